@@ -1,0 +1,36 @@
+"""Mistake: descend never clears the gradient between steps.
+
+backward() accumulates, so from the second step on x.grad holds the sum of all
+gradients so far and each update uses that running sum instead of the current
+gradient: the iterates are wrong and x.grad is not the last step's gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+LOSES = ("descend_steps", "descend_clears_grad")
+
+
+def accumulate(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, times: int) -> torch.Tensor:
+    """Call ``backward()`` on ``f(x)`` ``times`` times without clearing; return ``x.grad``."""
+    for _ in range(times):
+        f(x).backward()
+    return x.grad
+
+
+def zero_grad_(x: torch.Tensor) -> None:
+    """Zero ``x.grad`` in place (same tensor object); leave a ``None`` gradient alone."""
+    if x.grad is not None:
+        x.grad.zero_()
+
+
+def descend(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, lr: float, steps: int) -> torch.Tensor:
+    """Run ``steps`` steps of gradient descent on ``f``, updating ``x`` in place; return ``x``."""
+    for _ in range(steps):
+        f(x).backward()
+        with torch.no_grad():
+            x -= lr * x.grad
+    return x

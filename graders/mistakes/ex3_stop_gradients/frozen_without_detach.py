@@ -1,0 +1,27 @@
+"""Mistake: frozen_input_loss computes `(x * w).sum()` without detaching x.
+
+The value is right, but x is not frozen: backward() sends a gradient to x too
+(x.grad becomes w), which is exactly what the task forbids.
+"""
+
+from __future__ import annotations
+
+import torch
+
+LOSES = ("frozen_input_loss_grads",)
+
+
+def scale_untracked(x: torch.Tensor, factor: float) -> torch.Tensor:
+    """Return ``x * factor`` computed without recording it in the autograd graph."""
+    with torch.no_grad():
+        return x * factor
+
+
+def detached(x: torch.Tensor) -> torch.Tensor:
+    """Return a tensor cut from the graph that shares ``x``'s storage."""
+    return x.detach()
+
+
+def frozen_input_loss(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Return ``sum(x * w)``; gradients flow to ``w`` but never to ``x``."""
+    return (x * w).sum()
