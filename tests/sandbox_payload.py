@@ -2,7 +2,8 @@
 
 ``prepare`` warms torch up (as a real grader payload would); ``run`` executes
 the code with ``emit`` in its globals and reports the result or the
-exception as a message.  MemoryError is re-raised so the sandbox reports
+exception as a message.  Out-of-memory errors (MemoryError, torch's
+"can't allocate memory") are re-raised so the sandbox reports
 status "memory" (the documented contract for payloads).
 """
 
@@ -19,9 +20,9 @@ def run(job, emit):
     scope = {"emit": emit, "torch": torch, "__name__": "__student__"}
     try:
         exec(compile(job["code"], "<student>", "exec"), scope)
-    except MemoryError:
-        raise
     except Exception as exc:  # student exceptions are results, not crashes
+        if isinstance(exc, MemoryError) or "can't allocate memory" in str(exc):
+            raise  # let the sandbox report status "memory"
         emit({"error": f"{type(exc).__name__}: {exc}"})
         return
     emit({"result": scope.get("result")})

@@ -42,6 +42,7 @@ MNT_DETACH = 2
 
 # <sys/prctl.h>
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 
 _libc = None

@@ -605,6 +605,8 @@ class _Server:
             iso["scratch_tmpfs"] = _reset_scratch()
         self.pidns_fd = _open_pid_namespace(self.spec["pid_namespace"])
         iso["pid_namespace"] = self.pidns_fd is not None
+        if self.pidns_fd is None and _linux.AVAILABLE:
+            _linux.prctl(_linux.PR_SET_CHILD_SUBREAPER, 1)  # orphans come to us, see _sweep
         if os.geteuid() == 0 and _linux.AVAILABLE and not iso.get("user_namespace"):
             self.uid = _SANDBOX_UID_BASE + os.getpid()
             iso["uid_drop"] = True
@@ -774,24 +776,75 @@ class _Server:
             state.killed, state.killed_status = "incomplete frame on the message channel", "protocol"
 
     def _sweep(self, state: _JobState) -> None:
-        """Without a PID namespace: kill whatever the child left behind."""
+        """Without a PID namespace: kill and reap whatever the child left behind.
+
+        The zygote is a child subreaper, so orphaned (double-forked, setsid)
+        processes become its children: kill them (all of the sandbox uid's
+        processes when we have one, else our descendants) and reap them,
+        repeating until none is left, since a process may fork mid-sweep.
+        """
         if self.pidns_fd is not None:
             return  # the kernel already killed the whole namespace
-        if self.uid is not None:
-            # kill(-1) as the sandbox uid reaches exactly its processes (incl. setsid daemons)
-            os.setresuid(self.uid, self.uid, 0)
-            try:
-                os.kill(-1, signal.SIGKILL)
-            except OSError:
-                pass
-            finally:
-                os.setresuid(0, 0, 0)
+        for _ in range(200):
+            if self.uid is not None:
+                _kill_all_of_uid(self.uid)
+            for pid in _descendants(os.getpid()):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            if not _reap_children():
+                return
+            time.sleep(0.002)
+        print("sandbox: could not kill all leftover processes", file=sys.stderr)
 
     def _cleanup(self, pid: int, workdir: str) -> None:
         if self.isolation["mount_namespace"]:
             _reset_scratch()
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _kill_all_of_uid(uid: int) -> None:
+    """kill(-1) as the sandbox uid reaches exactly its processes (and not us)."""
+    os.setresuid(uid, uid, 0)  # saved uid 0: we can switch back
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        os.setresuid(0, 0, 0)
+
+
+def _descendants(pid: int) -> list[int]:
+    """All descendants of pid, via /proc/PID/task/TID/children (Linux only)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children") as f:
+                    kids = [int(k) for k in f.read().split()]
+            except OSError:
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
+def _reap_children() -> bool:
+    """Reap exited children; True if some child is still running."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0:
+            return True
 
 
 def _has_exited(pid: int) -> bool:
