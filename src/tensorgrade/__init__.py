@@ -1,0 +1,8 @@
+"""tensorgrade: auto-graded homework for PyTorch autograd.
+
+The pipeline (see docs/architecture.md):
+
+    spec  ->  run (student code, sandboxed)  ->  judge  ->  results  ->  render
+"""
+
+__version__ = "0.1.0"

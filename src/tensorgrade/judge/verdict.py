@@ -1,0 +1,109 @@
+"""Decide one check: the student's record against the reference's record of the same trial.
+
+Both records come from the same check function on identical inputs. The
+verdict reads only plain data; tolerance and hints come from the course
+(the reference record and the YAML), never from the student's process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from tensorgrade.judge.compare import Mismatch, compare_tensors
+from tensorgrade.spec.models import CheckSpec, Tolerance
+
+
+class ReferenceFailed(Exception):
+    """The reference solution itself failed this check: a course bug, not a student's."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    what: str = ""
+    problem: str = ""
+    expected: str = ""
+    observed: str = ""
+    details: tuple[str, ...] = ()
+    hint: str = ""
+    inputs: tuple[tuple[str, str], ...] = field(default=())
+
+    def feedback(self) -> str:
+        """The learner-facing text: what was expected, what was observed, and a hint."""
+        if self.passed:
+            return ""
+        lines = [f"{self.what}: {self.problem}" if self.what else self.problem]
+        if self.expected:
+            lines.append(f"  expected: {self.expected}")
+        if self.observed:
+            lines.append(f"  observed: {self.observed}")
+        lines += [f"  {d}" for d in self.details]
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        if self.inputs:
+            shown = (v if v.startswith((f"{k}(", f"{k} =")) else f"{k} = {v}" for k, v in self.inputs)
+            lines.append("  inputs: " + "; ".join(shown))
+        return "\n".join(lines)
+
+
+def _error_verdict(stu: dict, hint: str) -> Verdict:
+    fn = stu.get("function", "the function")
+    if stu.get("not_implemented"):
+        return Verdict(False, problem=f"{fn}() is not implemented yet",
+                       hint=f"Replace the `raise NotImplementedError` in {fn}() with your code.")
+    where = f" ({stu['where']})" if stu.get("where") else ""
+    if stu.get("banned"):
+        return Verdict(False, problem=f"{fn}() used an API that is not allowed here: {stu.get('message', '')}",
+                       hint=hint)
+    return Verdict(False, problem=f"{fn}() raised {stu.get('error', 'an error')}: {stu.get('message', '')}{where}",
+                   hint=hint)
+
+
+def _fact_verdict(ref: dict, stu: dict, hint: str) -> Verdict | None:
+    if stu.get("value") == ref.get("value") and type(stu.get("value")) is type(ref.get("value")):
+        return None
+    return Verdict(False, what=ref["what"], problem="not as expected",
+                   expected=str(ref.get("show"))[:500], observed=str(stu.get("show"))[:500], hint=hint)
+
+
+def judge(check: CheckSpec, tolerance: Tolerance, reference: dict, student: dict | None,
+          stopped: str | None = None) -> Verdict:
+    """Pass or fail `check`, explaining the first difference between the two records.
+
+    `student` is None when the student's process never delivered a record for
+    this check; `stopped` then says why (timeout, crash, ...).
+    """
+    inputs = tuple(tuple(pair) for pair in reference.get("inputs", ()))
+    ref_obs = reference["observations"]
+    for obs in ref_obs:
+        if obs.get("kind") in ("error", "broken"):
+            raise ReferenceFailed(f"the reference solution fails check '{check.id}': {obs}")
+    if student is None:
+        return Verdict(False, problem=stopped or "no result was produced", hint=check.hint, inputs=inputs)
+    stu_obs = student.get("observations") or []
+    for i, ref in enumerate(ref_obs):
+        hint = ref.get("hint") or check.hint
+        stu = stu_obs[i] if i < len(stu_obs) else None
+        if stu is None:
+            return Verdict(False, what=ref["what"], problem="no observation was recorded", hint=hint, inputs=inputs)
+        kind = stu.get("kind")
+        if kind == "error":
+            v = _error_verdict(stu, check.hint)
+            return v if stu.get("not_implemented") else replace(v, inputs=inputs)
+        if kind == "broken":
+            return Verdict(False, what=ref["what"],
+                           problem=f"could not use what the function returned ({stu.get('error')}: {stu.get('message')})",
+                           hint=hint, inputs=inputs)
+        if kind != ref["kind"] or stu.get("what") != ref["what"]:
+            return Verdict(False, what=ref["what"], problem="the check took a different path than expected",
+                           hint=hint, inputs=inputs)
+        if kind == "tensor":
+            m: Mismatch | None = compare_tensors(ref["value"], stu.get("value") or {}, tolerance)
+            if m is not None:
+                return Verdict(False, what=ref["what"], problem=m.problem, expected=m.expected,
+                               observed=m.observed, details=m.details, hint=hint, inputs=inputs)
+        else:
+            v = _fact_verdict(ref, stu, hint)
+            if v is not None:
+                return replace(v, inputs=inputs)
+    return Verdict(True)

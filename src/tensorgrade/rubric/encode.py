@@ -1,0 +1,58 @@
+"""Turn whatever a student function returned into plain JSON data.
+
+Observations cross a process boundary as JSON (never pickle), so the judge
+can decide verdicts from raw values without trusting the student's process.
+"""
+
+from __future__ import annotations
+
+import math
+
+from tensorgrade.rubric import safe
+
+MAX_ELEMENTS = 100_000
+MAX_REPR = 200
+
+
+def _number(v):
+    """JSON-safe scalar: non-finite floats become strings the judge decodes."""
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, complex):
+        return {"re": _number(v.real), "im": _number(v.imag)}
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return v
+
+
+def short_repr(obj) -> str:
+    try:
+        text = object.__repr__(obj) if safe.is_tensor(obj) else repr(obj)
+    except Exception as exc:  # a hostile __repr__ must not break grading
+        text = f"<{type(obj).__name__} whose repr raised {type(exc).__name__}>"
+    return text if len(text) <= MAX_REPR else text[: MAX_REPR - 3] + "..."
+
+
+def encode(obj) -> dict:
+    """Encode a value for the judge: tensors in full, anything else by type and short repr."""
+    if obj is None:
+        return {"type": "none"}
+    if safe.is_tensor(obj):
+        out = {
+            "type": "tensor",
+            "pytype": type(obj).__name__,
+            "dtype": str(safe.dtype(obj)).removeprefix("torch."),
+            "shape": list(safe.shape(obj)),
+            "requires_grad": safe.requires_grad(obj),
+        }
+        if safe.numel(obj) > MAX_ELEMENTS:
+            out["data"] = None  # too large to ship; the judge reports it
+        else:
+            out["data"] = [_number(v) for v in safe.flat_values(obj)]
+        return out
+    if isinstance(obj, (bool, int, float)) and type(obj) in (bool, int, float):
+        return {"type": "number", "pytype": type(obj).__name__, "value": _number(obj)}
+    if type(obj) in (tuple, list):
+        items = [encode(v) for v in obj[:16]]
+        return {"type": "sequence", "pytype": type(obj).__name__, "length": len(obj), "items": items}
+    return {"type": "other", "pytype": type(obj).__name__, "repr": short_repr(obj)}

@@ -1,0 +1,41 @@
+"""Run the reference solutions through the same checks, in the trusted grading process.
+
+The reference's records are the expected values: never hard-coded, always
+computed on exactly the inputs the student got (same check, same seed).
+This module may import solutions; the sandboxed child (run/child.py) never does.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+from tensorgrade.rubric.registry import Rubric, load_rubric
+from tensorgrade.rubric.trial import Trial, run_trial
+from tensorgrade.spec.course import Course
+
+
+def _load_module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Reference:
+    """Expected records for (exercise, check, seed), computed from solutions/ on demand."""
+
+    def __init__(self, course: Course):
+        import torch
+
+        torch.set_num_threads(1)
+        self.course = course
+        self.rubrics: dict[str, Rubric] = {ex.id: load_rubric(ex.grader, ex.id) for ex in course.exercises}
+        self.solutions = {
+            ex.id: vars(_load_module(ex.solution, f"tensorgrade_solution_{ex.id}")) for ex in course.exercises
+        }
+        self.record = lru_cache(maxsize=4096)(self._record)
+
+    def _record(self, exercise: str, check: str, seed: int) -> dict:
+        return run_trial(self.rubrics[exercise].checks[check], Trial(self.solutions[exercise], seed))

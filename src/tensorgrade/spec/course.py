@@ -1,0 +1,191 @@
+"""Load a course directory: validate every spec and check that the pieces fit.
+
+Nothing here executes student stubs or reference solutions: signatures are
+compared from the syntax tree. Graders are imported (they are course code) so
+their check ids can be matched against the YAML.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from tensorgrade.spec.errors import SpecError, from_validation_error
+from tensorgrade.spec.models import CourseSpec, ExerciseSpec, vocabulary
+
+COURSE_FILE = "course.yml"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: its validated spec and where its four files live."""
+
+    spec: ExerciseSpec
+    stub: Path
+    solution: Path
+    grader: Path
+    mistakes: Path
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+    spec: CourseSpec
+    exercises: tuple[Exercise, ...]
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        for ex in self.exercises:
+            if ex.id == exercise_id:
+                return ex
+        known = ", ".join(e.id for e in self.exercises)
+        raise SpecError(f"unknown exercise '{exercise_id}' (the course has: {known})")
+
+    @property
+    def points(self) -> float:
+        return sum(ex.spec.points for ex in self.exercises)
+
+    def version(self) -> str:
+        """A digest of every file that can change a grade (for resumable batches)."""
+        h = hashlib.sha256()
+        from tensorgrade import __version__
+
+        h.update(__version__.encode())
+        for path in self.grading_files():
+            h.update(str(path.relative_to(self.root)).encode())
+            h.update(path.read_bytes())
+        return h.hexdigest()[:16]
+
+    def grading_files(self) -> list[Path]:
+        files = [self.root / COURSE_FILE]
+        for ex in self.exercises:
+            files += [self.root / "exercises" / f"{ex.id}.yml", ex.solution, ex.grader]
+        return files
+
+    def relative(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+def read_yaml(path: Path, shown: str) -> dict:
+    """Parse a YAML mapping, turning every failure into a SpecError naming the file."""
+    if not path.is_file():
+        raise SpecError(f"{shown}: file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise SpecError(f"{shown}: not valid UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(f"{shown}: {where}YAML syntax error: {problem}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{shown}: must be a mapping of fields (key: value), found {type(data).__name__}")
+    return data
+
+
+def _validate(model, data: dict, shown: str):
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(shown, exc, vocabulary()) from None
+
+
+def function_signatures(path: Path, shown: str) -> dict[str, str]:
+    """Top-level function names mapped to their signature text, read from the syntax tree."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=shown)
+    except SyntaxError as exc:
+        raise SpecError(f"{shown}: line {exc.lineno}: syntax error: {exc.msg}") from None
+    sigs = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            ret = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+            sigs[node.name] = f"{node.name}({ast.unparse(node.args)}){ret}"
+    return sigs
+
+
+def _check_signatures(ex: ExerciseSpec, stub: Path, solution: Path, rel) -> None:
+    stub_sigs = function_signatures(stub, rel(stub))
+    sol_sigs = function_signatures(solution, rel(solution))
+    wanted = [f.name for f in ex.functions]
+    for name in wanted:
+        for path, sigs in ((stub, stub_sigs), (solution, sol_sigs)):
+            if name not in sigs:
+                raise SpecError(f"{rel(path)}: function '{name}' (listed in exercises/{ex.id}.yml) is missing")
+        if stub_sigs[name] != sol_sigs[name]:
+            raise SpecError(
+                f"{rel(stub)}: signature of '{name}' differs from {rel(solution)}:\n"
+                f"  stub:     def {stub_sigs[name]}\n  solution: def {sol_sigs[name]}"
+            )
+    for path, sigs in ((stub, stub_sigs), (solution, sol_sigs)):
+        extra = sorted(set(sigs) - set(wanted))
+        if extra:
+            raise SpecError(f"{rel(path)}: defines {extra}, which exercises/{ex.id}.yml does not list")
+
+
+def _check_grader(ex: ExerciseSpec, grader: Path, rel) -> None:
+    from tensorgrade.rubric.registry import load_rubric
+
+    try:
+        rubric = load_rubric(grader, ex.id)
+    except Exception as exc:  # a broken grader is a course error, reported as one line
+        raise SpecError(f"{rel(grader)}: cannot load the grader: {type(exc).__name__}: {exc}") from None
+    yaml_ids, grader_ids = [c.id for c in ex.checks], list(rubric.checks)
+    missing = [i for i in yaml_ids if i not in grader_ids]
+    extra = [i for i in grader_ids if i not in yaml_ids]
+    if missing:
+        raise SpecError(f"{rel(grader)}: no check function for {missing} (declared in exercises/{ex.id}.yml)")
+    if extra:
+        raise SpecError(f"{rel(grader)}: checks {extra} are not declared in exercises/{ex.id}.yml")
+
+
+def load_course(root: Path | str = ".", *, check_graders: bool = True) -> Course:
+    """Load and validate a whole course; raise SpecError with one clear message on the first broken file."""
+    root = Path(root).resolve()
+
+    def rel(path: Path) -> str:
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            return str(path)
+
+    if not (root / COURSE_FILE).is_file():
+        raise SpecError(f"{root / COURSE_FILE}: file not found (is this a tensorgrade course directory?)")
+    spec = _validate(CourseSpec, read_yaml(root / COURSE_FILE, COURSE_FILE), COURSE_FILE)
+    exercises = []
+    for i, ex_id in enumerate(spec.assignment.exercises):
+        shown = f"exercises/{ex_id}.yml"
+        path = root / shown
+        if not path.is_file():
+            raise SpecError(f"{COURSE_FILE}: assignment.exercises[{i}]: no file {shown} for exercise '{ex_id}'")
+        ex = _validate(ExerciseSpec, read_yaml(path, shown), shown)
+        if ex.id != ex_id:
+            raise SpecError(f"{shown}: id: is '{ex.id}' but the file name says '{ex_id}'")
+        for j, check in enumerate(ex.checks):
+            if check.function not in {f.name for f in ex.functions}:
+                raise SpecError(f"{shown}: checks[{j}].function: '{check.function}' is not a function of this exercise")
+        files = {
+            "stub": root / "exercises" / f"{ex_id}.py",
+            "solution": root / "solutions" / f"{ex_id}.py",
+            "grader": root / "graders" / f"{ex_id}.py",
+        }
+        for kind, p in files.items():
+            if not p.is_file():
+                raise SpecError(f"{rel(p)}: file not found (the {kind} of exercise '{ex_id}')")
+        _check_signatures(ex, files["stub"], files["solution"], rel)
+        if check_graders:
+            _check_grader(ex, files["grader"], rel)
+        exercises.append(Exercise(ex, mistakes=root / "graders" / "mistakes" / ex_id, **files))
+    return Course(root=root, spec=spec, exercises=tuple(exercises))

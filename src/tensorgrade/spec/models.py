@@ -1,0 +1,132 @@
+"""The schema of `course.yml` and `exercises/<id>.yml`, as pydantic models.
+
+Pydantic gives validation with exact locations for free; `spec.errors` turns its
+messages into one line per mistake that names the file and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class Strict(BaseModel):
+    """Unknown keys are mistakes (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tolerance(Strict):
+    """How close a tensor must be to the expected one: |obs - exp| <= atol + rtol * |exp|."""
+
+    rtol: float = Field(1.3e-6, ge=0)
+    atol: float = Field(1e-5, ge=0)
+
+
+class FunctionSpec(Strict):
+    name: str = Field(pattern=IDENT)
+    signature: str = Field(min_length=1, description="as students see it, e.g. 'accumulate(f, x, times) -> Tensor'")
+    summary: str = Field(min_length=1, description="one line: what the function must do")
+    banned: list[str] = Field(default_factory=list, description="modules that may not be used while it runs")
+
+
+class CheckSpec(Strict):
+    id: str = Field(pattern=IDENT)
+    function: str = Field(pattern=IDENT)
+    points: float = Field(gt=0)
+    visibility: Literal["public", "hidden"]
+    verifies: str = Field(min_length=1, description="what the check verifies, in one sentence")
+    hint: str = Field(min_length=1, description="a hint that teaches autograd, shown when the check fails")
+    tolerance: Tolerance | None = None
+
+
+class ExerciseSpec(Strict):
+    id: str = Field(pattern=IDENT)
+    title: str = Field(min_length=1)
+    prompt: str = Field(min_length=1, description="Markdown with $math$")
+    functions: list[FunctionSpec] = Field(min_length=1)
+    tolerance: Tolerance = Tolerance()
+    checks: list[CheckSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ExerciseSpec":
+        names = [f.name for f in self.functions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"functions: a function is listed twice: {names}")
+        ids = [c.id for c in self.checks]
+        if len(set(ids)) != len(ids):
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"checks: duplicate check id(s) {dup}")
+        for i, c in enumerate(self.checks):
+            if c.function not in names:
+                raise ValueError(f"checks[{i}].function: '{c.function}' is not one of the functions {names}")
+        return self
+
+    @property
+    def points(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    def check(self, check_id: str) -> CheckSpec:
+        return next(c for c in self.checks if c.id == check_id)
+
+    def function(self, name: str) -> FunctionSpec:
+        return next(f for f in self.functions if f.name == name)
+
+    def tolerance_for(self, check_id: str) -> Tolerance:
+        return self.check(check_id).tolerance or self.tolerance
+
+
+class CourseInfo(Strict):
+    name: str = Field(min_length=1)
+    term: str = Field(min_length=1)
+    instructor: str | None = None
+
+
+class AssignmentSpec(Strict):
+    id: str = Field(pattern=IDENT)
+    title: str = Field(min_length=1)
+    due: dt.datetime
+    submission: str = Field(
+        "Submit your six exercise files (or one .py / .ipynb holding all the functions).",
+        description="how students hand in, printed on the handout",
+    )
+    exercises: list[str] = Field(min_length=1)
+
+    @field_validator("due")
+    @classmethod
+    def _aware(cls, v: dt.datetime) -> dt.datetime:
+        return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+
+    @field_validator("exercises")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("an exercise is listed twice")
+        return v
+
+
+class GradingSpec(Strict):
+    seed: int = Field(ge=0, description="base seed: inputs are drawn from (seed, student, exercise, check)")
+    time_limit: float = Field(5.0, gt=0, description="seconds of wall clock per student function call")
+    cpu_limit: float = Field(60.0, gt=0, description="CPU seconds for one student's whole grading child")
+    memory_limit_mb: int = Field(2048, ge=1024, description="address-space cap of the grading child (torch needs ~1 GiB)")
+    output_limit_kb: int = Field(64, gt=0, description="captured student output kept per child")
+    hidden_feedback: Literal["after_due", "always", "never"] = Field(
+        "after_due", description="when students see the details of hidden checks"
+    )
+
+
+class CourseSpec(Strict):
+    course: CourseInfo
+    assignment: AssignmentSpec
+    grading: GradingSpec
+
+
+def vocabulary() -> list[str]:
+    """Every field name of the schema, for 'did you mean' suggestions."""
+    models = [Tolerance, FunctionSpec, CheckSpec, ExerciseSpec, CourseInfo, AssignmentSpec, GradingSpec, CourseSpec]
+    return sorted({name for m in models for name in m.model_fields})
