@@ -24,7 +24,7 @@ def make_leaf_is_leaf(t):
 @rubric.check("make_leaf_values")
 def make_leaf_values(t):
     values = draw.values(t.rng, draw.size(t.rng, 1, 7))
-    values[0] = float(round(values[0]) or 1)  # a whole number: torch.tensor would infer int64 without dtype
+    values[0] = float(round(values[0]) or 1)  # a whole-valued float such as 2.0 must stay a float
     _leaf_observations(t, t.call("make_leaf", t.given("values", values)))
 
 

@@ -6,8 +6,9 @@ from tensorgrade.rubric import Rubric, draw
 
 rubric = Rubric("ex6_jacobian_hessian")
 
-SHAPE_HINT = ("The Jacobian of f: Rⁿ → Rᵐ has shape (m, n): row i holds ∂f_i/∂x. "
-              "torch.autograd.functional.jacobian(f, x) builds it.")
+SHAPE_HINT = "The Jacobian of f: Rⁿ → Rᵐ has shape (m, n): row i holds ∂f_i/∂x."
+BY_ROWS_HINT = (SHAPE_HINT + " Build row i with torch.autograd.grad(y[i], x, retain_graph=True)[0] "
+                "and stack the rows; torch.autograd.functional and torch.func are not allowed here.")
 
 
 def _nonsquare(t):
@@ -18,7 +19,8 @@ def _nonsquare(t):
 
 def _jacobian(t, function):
     f, x = _nonsquare(t)
-    t.expect_tensor("the Jacobian", t.call(function, f, x), hint=SHAPE_HINT)
+    hint = BY_ROWS_HINT if function == "jacobian_by_rows" else SHAPE_HINT + " torch.autograd.functional.jacobian(f, x) builds it."
+    t.expect_tensor("the Jacobian", t.call(function, f, x), hint=hint)
 
 
 @rubric.check("jacobian_nonsquare")

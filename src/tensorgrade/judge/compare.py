@@ -54,8 +54,14 @@ def show_tensor(enc: dict) -> str:
         return f"a tensor ({label})"
     if not shape:
         return f"tensor({_fmt(_decode_number(enc['data'][0]))}) ({enc['dtype']})"
-    text = repr(values_of(enc).tolist())
-    return f"tensor({text}) ({label})"
+    return f"tensor({_nested(values_of(enc).tolist())}) ({label})"
+
+
+def _nested(values) -> str:
+    """Nested lists with short numbers: [[-0.2625, 1.391], [0.4484, -0.7784]]."""
+    if isinstance(values, list):
+        return "[" + ", ".join(_nested(v) for v in values) + "]"
+    return f"{values:.4g}" if isinstance(values, float) else str(values)
 
 
 def show_value(enc: dict) -> str:

@@ -48,6 +48,9 @@ class Verdict:
 
 def _error_verdict(stu: dict, hint: str) -> Verdict:
     fn = stu.get("function", "the function")
+    if stu.get("missing"):
+        return Verdict(False, problem=f"{fn}() is not defined in your code",
+                       hint=f"Define a function named {fn} with the signature given in the exercise.")
     if stu.get("not_implemented"):
         return Verdict(False, problem=f"{fn}() is not implemented yet",
                        hint=f"Replace the `raise NotImplementedError` in {fn}() with your code.")
@@ -89,7 +92,7 @@ def judge(check: CheckSpec, tolerance: Tolerance, reference: dict, student: dict
         kind = stu.get("kind")
         if kind == "error":
             v = _error_verdict(stu, check.hint)
-            return v if stu.get("not_implemented") else replace(v, inputs=inputs)
+            return v if stu.get("not_implemented") or stu.get("missing") else replace(v, inputs=inputs)
         if kind == "broken":
             return Verdict(False, what=ref["what"],
                            problem=f"could not use what the function returned ({stu.get('error')}: {stu.get('message')})",

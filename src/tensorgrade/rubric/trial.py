@@ -69,7 +69,7 @@ class Trial:
         fn = self.functions.get(name)
         if fn is None or not callable(fn):
             raise StudentFailed({"kind": "error", "function": name, "error": "Missing",
-                                 "message": f"{name}() is not defined", "not_implemented": True})
+                                 "message": f"{name}() is not defined", "missing": True})
         if self._on_call:
             self._on_call(name)
         try:

@@ -324,8 +324,28 @@ def _enter_namespaces(isolation: dict) -> None:
         except OSError:
             return
         isolation["user_namespace"] = True
+        # Without root we cannot setns() back per job, so the zygote itself
+        # becomes init of a PID namespace: children cannot see or signal the
+        # caller, and kill(-1) after each job clears the namespace.
+        isolation["zygote_pid_namespace"] = _become_pid_namespace_init()
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)  # or mounts leak to the host
     isolation["mount_namespace"] = isolation["network_namespace"] = True
+
+
+def _become_pid_namespace_init() -> bool:
+    """unshare(CLONE_NEWPID) and fork: the child continues as PID 1 of the
+    namespace, the parent just waits and relays the exit status (it is what
+    the caller sees as the zygote; PDEATHSIG ties the two together)."""
+    try:
+        _linux.unshare(_linux.CLONE_NEWPID)
+    except OSError:
+        return False
+    pid = os.fork()
+    if pid:
+        _, status = os.waitpid(pid, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    _linux.prctl(_linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+    return True
 
 
 def _open_pid_namespace(wanted: bool) -> int | None:
@@ -479,6 +499,25 @@ def _reset_scratch() -> bool:
     return ok
 
 
+def _id_mapped(ident: int, map_file: str) -> bool:
+    """Is ident usable in our user namespace (always true outside containers)?"""
+    try:
+        with open(map_file) as f:
+            ranges = [tuple(map(int, line.split())) for line in f if line.strip()]
+    except OSError:
+        return True
+    return any(inside <= ident < inside + count for inside, _outside, count in ranges)
+
+
+def _pick_sandbox_uid() -> int | None:
+    """A private uid (and equal gid) per zygote, so RLIMIT_NPROC and kill(-1)
+    concern only this zygote's children; 65534 in containers that map few ids."""
+    for uid in (_SANDBOX_UID_BASE + os.getpid(), 65534):
+        if _id_mapped(uid, "/proc/self/uid_map") and _id_mapped(uid, "/proc/self/gid_map"):
+            return uid
+    return None
+
+
 def _limit_threads() -> None:
     """One OpenMP/MKL thread: forking after a parallel region hangs children."""
     for var in _THREAD_VARS:
@@ -608,8 +647,8 @@ class _Server:
         if self.pidns_fd is None and _linux.AVAILABLE:
             _linux.prctl(_linux.PR_SET_CHILD_SUBREAPER, 1)  # orphans come to us, see _sweep
         if os.geteuid() == 0 and _linux.AVAILABLE and not iso.get("user_namespace"):
-            self.uid = _SANDBOX_UID_BASE + os.getpid()
-            iso["uid_drop"] = True
+            self.uid = _pick_sandbox_uid()
+            iso["uid_drop"] = self.uid is not None
         gc.collect()
         gc.freeze()  # keep forked children from dirtying (copying) every page with refcounts
 
@@ -786,13 +825,16 @@ class _Server:
         if self.pidns_fd is not None:
             return  # the kernel already killed the whole namespace
         for _ in range(200):
-            if self.uid is not None:
+            if self.isolation["zygote_pid_namespace"]:
+                os.kill(-1, signal.SIGKILL)  # we are PID 1: everything but us
+            elif self.uid is not None:
                 _kill_all_of_uid(self.uid)
-            for pid in _descendants(os.getpid()):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            else:
+                for pid in _descendants():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
             if not _reap_children():
                 return
             time.sleep(0.002)
@@ -816,9 +858,12 @@ def _kill_all_of_uid(uid: int) -> None:
         os.setresuid(0, 0, 0)
 
 
-def _descendants(pid: int) -> list[int]:
-    """All descendants of pid, via /proc/PID/task/TID/children (Linux only)."""
-    found, todo = [], [pid]
+def _descendants() -> list[int]:
+    """All our descendants, via /proc/PID/task/TID/children (Linux only).
+
+    Only valid when /proc shows our own PID namespace (not in zygote_pid_namespace mode).
+    """
+    found, todo = [], ["self"]
     while todo:
         parent = todo.pop()
         try:
@@ -1062,7 +1107,7 @@ def _zygote_main() -> None:
         os._exit(0)  # the caller already died
     isolation = dict.fromkeys(
         ("pid_namespace", "mount_namespace", "network_namespace", "uid_drop", "rlimits", "user_namespace",
-         "hidden_dirs", "readonly_fs", "proc_hidepid", "scratch_tmpfs"), False)
+         "zygote_pid_namespace", "hidden_dirs", "readonly_fs", "proc_hidepid", "scratch_tmpfs"), False)
     isolation["rlimits"] = True
     if _linux.AVAILABLE:
         _enter_namespaces(isolation)  # before anything starts a thread

@@ -1,0 +1,48 @@
+"""`tensorgrade check`: the student's self-check on the public checks, with feedback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from tensorgrade.commands.common import add_course_option, grader, load
+from tensorgrade.grading import Plan
+from tensorgrade.render.terminal import show_check
+from tensorgrade.run.submission import read_submission
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "check",
+        help="check your work on the public checks (students)",
+        description="Run the public checks against your exercise files and explain every failure. "
+                    "Exits 0 only when every public check passes. Hidden checks run only when grading.",
+    )
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise ids to check (default: all)")
+    p.add_argument("--path", type=Path, default=None, metavar="PATH",
+                   help="your files: a folder of <exercise>.py files, or one .py/.ipynb/.zip "
+                        "(default: the course's exercises/ folder)")
+    add_course_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    console = Console(highlight=False)
+    course = load(args)
+    chosen = [course.exercise(e) for e in args.exercises] if args.exercises else list(course.exercises)
+    path = args.path if args.path is not None else course.root / "exercises"
+    if not path.exists():
+        console.print(f"[red]{path}: no such file or folder[/]")
+        return 2
+    course = type(course)(root=course.root, spec=course.spec, exercises=tuple(chosen))
+    sub = read_submission(path.resolve(), [e.id for e in course.exercises])
+    sub.student = "you"
+    console.print(f"Checking {len(chosen)} exercise(s) from [bold]{path}[/] on the public checks ...")
+    with grader(course, Plan(public_only=True)) as g:
+        result = g.grade(sub)
+    if sub.status != "ok":
+        console.print(f"[red]Cannot read your submission: {sub.detail}[/]")
+        return 1
+    show_check(console, result)
+    return 0 if result.total == result.possible else 1

@@ -1,0 +1,1 @@
+"""Stage 5 of the pipeline: show results to people (terminal, HTML, PDF)."""
