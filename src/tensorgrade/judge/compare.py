@@ -89,6 +89,9 @@ def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
 def compare_tensors(expected: dict, observed: dict, tol: Tolerance) -> Mismatch | None:
     """None when `observed` matches `expected` (dtype, shape, values within tolerance); else why not."""
     exp_text = show_value(expected)
+    if expected.get("type") != "tensor":  # the reference gave None, a number, ...: the student must too
+        same = all(observed.get(k) == expected.get(k) for k in ("type", "pytype", "value", "length"))
+        return None if same else Mismatch(f"expected {exp_text}", exp_text, show_value(observed))
     if observed.get("type") != "tensor":
         return Mismatch("expected a tensor", exp_text, show_value(observed))
     if observed.get("pytype") not in ("Tensor", "Parameter"):

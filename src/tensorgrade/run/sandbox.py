@@ -605,10 +605,10 @@ class _JobState:
     messages: list = field(default_factory=list)
     done: bool = False
     error: dict | None = None
-    killed: str | None = None  # why *we* killed it (status, detail)
-    killed_status: str = ""
-    wait_status: int = 0
-    rusage: Any = None
+    killed: str | None = None  # detail, when *we* ended the job (deadline, bad frame)
+    killed_status: str = ""  # the matching status: "timeout" or "protocol"
+    wait_status: int = 0  # from wait4()
+    rusage: Any = None  # resource.struct_rusage from wait4(), for "cpu"/"memory" detection
 
 
 class _Server:
