@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -278,7 +277,7 @@ DAEMON = """
 """
 
 
-def _check_daemon_gone(z: Zygote, dirs, tmp_path) -> None:
+def _check_daemon_gone(z: Zygote, dirs) -> None:
     victim = subprocess.Popen(["sleep", "30"])
     target = dirs["hidden"] / "escaped.txt"
     try:
@@ -294,16 +293,16 @@ def _check_daemon_gone(z: Zygote, dirs, tmp_path) -> None:
 
 
 @needs_root
-def test_setsid_daemon_dies_with_job(zygote, dirs, tmp_path):
-    _check_daemon_gone(zygote, dirs, tmp_path)
+def test_setsid_daemon_dies_with_job(zygote, dirs):
+    _check_daemon_gone(zygote, dirs)
 
 
 @needs_root
-def test_setsid_daemon_dies_without_pid_namespace(dirs, tmp_path):
+def test_setsid_daemon_dies_without_pid_namespace(dirs):
     """Fallback: process-group kill + kill(-1) as the sandbox uid."""
     with Zygote("sandbox_payload", {}, hide=[dirs["hidden"]], pid_namespace=False) as z:
         assert z.isolation["pid_namespace"] is False
-        _check_daemon_gone(z, dirs, tmp_path)
+        _check_daemon_gone(z, dirs)
 
 
 # -- file system ----------------------------------------------------------------
