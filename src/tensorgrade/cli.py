@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from tensorgrade import __version__
-from tensorgrade.commands import check, validate
+from tensorgrade.commands import check, grade, validate
 from tensorgrade.spec.errors import SpecError
 
-COMMANDS = (check, validate)
+COMMANDS = (check, validate, grade)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -205,12 +205,19 @@ class Grader:
         return ExerciseResult(id=ex.id, title=ex.spec.title, checks=checks, status=status, detail=detail)
 
     def _zero(self, ex, status: str, detail: str) -> ExerciseResult:
-        checks = [
-            CheckResult(id=c.id, function=c.function, points=c.points, score=0.0, visibility=c.visibility,
-                        verifies=c.verifies, feedback=detail)
-            for c in self.checks(ex)
-        ]
-        return ExerciseResult(id=ex.id, title=ex.spec.title, checks=checks, status=status, detail=detail)
+        return zero_exercise(ex, self.checks(ex), status, detail)
+
+
+def zero_exercise(ex, checks, status: str, detail: str) -> ExerciseResult:
+    """An exercise that could not be run: every check scores zero, with the reason as feedback."""
+    results = [CheckResult(id=c.id, function=c.function, points=c.points, score=0.0, visibility=c.visibility,
+                           verifies=c.verifies, feedback=detail) for c in checks]
+    return ExerciseResult(id=ex.id, title=ex.spec.title, checks=results, status=status, detail=detail)
+
+
+def zero_result(course: Course, student: str, status: str, detail: str) -> StudentResult:
+    exercises = [zero_exercise(ex, ex.spec.checks, status, detail) for ex in course.exercises]
+    return StudentResult(student=student, exercises=exercises, status=status, detail=detail)
 
 
 def _status_name(sandbox_status: str) -> str:

@@ -69,10 +69,11 @@ def _import_student(module: str) -> object:
 def _error(exc: BaseException, files: set[str]) -> dict:
     from tensorgrade.rubric.trial import _where
 
-    where = _where(exc.__traceback__, files)
+    where, message = _where(exc.__traceback__, files), str(exc)
     if isinstance(exc, SyntaxError):
         where = f"{os.path.basename(exc.filename or '?')}, line {exc.lineno}"
-    return {"error": type(exc).__name__, "message": str(exc)[:500], "where": where}
+        message = exc.msg
+    return {"error": type(exc).__name__, "message": message[:500], "where": where}
 
 
 def run(job: dict, emit: Callable[[dict], None]) -> None:

@@ -1,0 +1,97 @@
+"""The student's record as otter-grader's `GradingResults`, and the Gradescope results.json made from it.
+
+One otter TestFile per exercise, one TestCase per check (points, hidden),
+one TestCaseResult per verdict (the feedback is its message). Otter's own
+`to_gradescope_dict` builds the skeleton (public summary, output, stdout
+visibility); the per-exercise entries are then split into per-check entries
+so each check shows its own score, visibility and feedback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from otter.run.run_autograder.autograder_config import AutograderConfig
+from otter.test_files import GradingResults
+from otter.test_files.abstract_test import TestCase, TestCaseResult
+from otter.test_files.exception_test import ExceptionTestFile
+
+from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
+from tensorgrade.spec.course import Course
+
+
+def to_grading_results(result: StudentResult) -> GradingResults:
+    files = []
+    for ex in result.exercises:
+        cases = [TestCase(name=c.id, body=c.verifies, hidden=c.visibility == "hidden", points=c.points,
+                          success_message=None, failure_message=None) for c in ex.checks]
+        tf = ExceptionTestFile(name=ex.id, path=f"{ex.id}.py", test_cases=cases, all_or_nothing=False)
+        tf.test_case_results = [TestCaseResult(test_case=tc, message=c.feedback or "passed", passed=c.passed)
+                                for tc, c in zip(cases, ex.checks)]
+        files.append(tf)
+    gr = GradingResults(files)
+    gr.set_output(submission_summary(result))
+    return gr
+
+
+def from_grading_results(gr: GradingResults, course: Course, student: str, **extra) -> StudentResult:
+    """The inverse, for results that otter itself produced (the otter engine)."""
+    exercises = []
+    for ex in course.exercises:
+        tf = gr.results.get(ex.id)
+        by_name = {tcr.test_case.name: tcr for tcr in (tf.test_case_results if tf else [])}
+        checks = []
+        for c in ex.spec.checks:
+            tcr = by_name.get(c.id)
+            passed = bool(tcr and tcr.passed)
+            checks.append(CheckResult(id=c.id, function=c.function, points=c.points,
+                                      score=c.points if passed else 0.0, visibility=c.visibility,
+                                      verifies=c.verifies,
+                                      feedback="" if passed else ((tcr.message or "failed") if tcr else "not run")))
+        exercises.append(ExerciseResult(id=ex.id, title=ex.spec.title, checks=checks))
+    return StudentResult(student=student, exercises=exercises, **extra)
+
+
+def submission_summary(result: StudentResult) -> str:
+    lines = [f"Score: {result.total:g} / {result.possible:g}"]
+    if result.status != "ok":
+        lines.append(f"Submission status: {result.status} — {result.detail}")
+    for ex in result.exercises:
+        if ex.status != "ok":
+            lines.append(f"{ex.id}: {ex.status} — {ex.detail}")
+    return "\n".join(lines)
+
+
+def hidden_visibility(course: Course, now: dt.datetime | None = None) -> str:
+    """Gradescope visibility of hidden checks, from course.yml's `hidden_feedback`."""
+    mode = course.spec.grading.hidden_feedback
+    if mode == "always":
+        return "visible"
+    if mode == "never":
+        return "hidden"
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return "visible" if now >= course.spec.assignment.due else "after_published"
+
+
+def gradescope_dict(result: StudentResult, course: Course, gr: GradingResults | None = None) -> dict:
+    """results.json in the Gradescope format: top-level score, and one test entry per check."""
+    gr = gr or to_grading_results(result)
+    config = AutograderConfig({"show_hidden": course.spec.grading.hidden_feedback != "never",
+                               "show_stdout": False, "force_public_test_summary": True})
+    out = gr.to_gradescope_dict(config)
+    hidden = hidden_visibility(course)
+    tests = [t for t in out["tests"] if t.get("name") == "Public Tests"]
+    for name in gr.test_files:
+        tf = gr.get_result(name)
+        for tcr in tf.test_case_results:
+            case = tcr.test_case
+            tests.append({
+                "name": f"{name} › {case.name}",
+                "score": case.points if tcr.passed else 0.0,
+                "max_score": case.points,
+                "visibility": hidden if case.hidden else "visible",
+                "output": ("✓ " if tcr.passed else "✗ ") + (case.body or "") + ("" if tcr.passed else f"\n\n{tcr.message}"),
+            })
+    out["tests"] = tests
+    out["score"] = round(gr.total, 5)
+    return out

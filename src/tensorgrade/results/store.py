@@ -1,0 +1,60 @@
+"""The output folder: atomic writes, one folder per student, stored records for resuming.
+
+Every file is written to a temporary name in the same folder and renamed into
+place, so a crash or a kill never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from tensorgrade.results.model import StudentResult
+
+RECORD = "record.json"
+RESULTS = "results.json"
+SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,100}$")
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data) -> None:
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def student_dir(out: Path, student: str) -> Path:
+    """A folder name for any student id: the id itself when it is safe, else a slug plus a hash."""
+    if SAFE.match(student):
+        return out / student
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", student).strip("._")[:60] or "student"
+    return out / f"{slug}-{hashlib.sha256(student.encode()).hexdigest()[:8]}"
+
+
+def load_record(out: Path, student: str) -> StudentResult | None:
+    """The stored record of a student, or None when there is none or it is unreadable."""
+    path = student_dir(out, student) / RECORD
+    try:
+        return StudentResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_record(out: Path, result: StudentResult) -> None:
+    write_json(student_dir(out, result.student) / RECORD, result.to_dict())
