@@ -129,9 +129,6 @@ def test_scalar_function_hessian_is_not_diagonal(seed):
     assert _off_diagonal(H).abs().max() > 1e-6, repr(f)
 
 
-@pytest.mark.xfail(reason="BUG: scalar_function can draw a diagonal Hessian: exp(w·x) with a w entry "
-                          "rounded to 0 (seed 2184), or xᵀMx with M[0][1] = -M[1][0] (seed 2573), "
-                          "when no other term couples the inputs", strict=True)
 @pytest.mark.parametrize("seed", [2184, 2573])
 def test_scalar_function_hessian_never_diagonal_for_found_seeds(seed):
     r = rng(seed)

@@ -94,7 +94,7 @@ def compare_tensors(expected: dict, observed: dict, tol: Tolerance) -> Mismatch 
         return None if same else Mismatch(f"expected {exp_text}", exp_text, show_value(observed))
     if observed.get("type") != "tensor":
         return Mismatch("expected a tensor", exp_text, show_value(observed))
-    if observed.get("pytype") not in ("Tensor", "Parameter"):
+    if not observed.get("plain", False):
         return Mismatch(f"expected a plain torch.Tensor, got the subclass {observed.get('pytype')}",
                         exp_text, show_value(observed))
     if observed["dtype"] != expected["dtype"]:
@@ -122,9 +122,9 @@ def _compare_values(expected: dict, observed: dict, tol: Tolerance) -> Mismatch 
     total = close.numel()
     bad = int((~close).sum())
     abs_diff = (obs - exp).abs()
-    abs_diff = torch.where(close, torch.zeros_like(abs_diff), abs_diff.nan_to_num(nan=math.inf))
+    abs_diff = torch.where(close, torch.zeros_like(abs_diff), abs_diff.nan_to_num(nan=math.inf, posinf=math.inf))
     rel_diff = abs_diff / exp.abs()
-    rel_diff = torch.where(close, torch.zeros_like(rel_diff), rel_diff.nan_to_num(nan=math.inf))
+    rel_diff = torch.where(close, torch.zeros_like(rel_diff), rel_diff.nan_to_num(nan=math.inf, posinf=math.inf))
     shape = tuple(expected["shape"])
     i_abs, i_rel = int(abs_diff.reshape(-1).argmax()), int(rel_diff.reshape(-1).argmax())
     at = (lambda i: f" at index {_index(i, shape)}") if shape else (lambda i: "")

@@ -16,6 +16,7 @@ import threading
 
 _setprofile, _getprofile = sys.setprofile, sys.getprofile
 _thread_setprofile = threading.setprofile
+_SETTERS = (sys.setprofile, sys.settrace, threading.setprofile, threading.settrace)
 
 
 class BannedCall(Exception):
@@ -54,13 +55,17 @@ class Ban:
     def __init__(self, files: dict[str, str], function: str):
         self.files, self.function = files, function
         self.violation: str | None = None
+        self._closing = False
 
     def _hook(self, frame, event, arg):
         if event == "call":
             module = self.files.get(frame.f_code.co_filename)
             if module is not None:
-                self.violation = f"{module}.{frame.f_code.co_name}"
-                raise BannedCall(f"{self.violation} may not be used in {self.function}()")
+                self.violation = self.violation or f"{module}.{frame.f_code.co_name}"
+                raise BannedCall(f"{module}.{frame.f_code.co_name} may not be used in {self.function}()")
+        elif event == "c_call" and not self._closing and any(arg is setter for setter in _SETTERS):
+            self.violation = self.violation or "sys.setprofile (the ban was switched off)"
+            raise BannedCall(f"{self.function}() switched off the check for banned APIs")
 
     def __enter__(self):
         if self.files:
@@ -72,9 +77,14 @@ class Ban:
         if not self.files:
             return False
         still_on = _getprofile() == self._hook
+        self._closing = True
         _setprofile(None)
         _thread_setprofile(None)
-        if not still_on and self.violation is None and exc[0] is None:
+        if not still_on and self.violation is None:
             self.violation = "sys.setprofile (the ban was switched off)"
-            raise BannedCall(f"{self.function}() switched off the check for banned APIs")
+        if self.violation is not None and exc[0] is None:
+            # A caught BannedCall does not make the call legal: the violation sticks.
+            raise BannedCall(f"{self.violation} may not be used in {self.function}()"
+                             if "switched off" not in self.violation
+                             else f"{self.function}() switched off the check for banned APIs")
         return False

@@ -16,11 +16,11 @@ MAX_REPR = 200
 
 def _number(v):
     """JSON-safe scalar: non-finite floats become strings the judge decodes."""
-    if isinstance(v, bool) or v is None:
+    if type(v) is bool or v is None:
         return v
-    if isinstance(v, complex):
+    if type(v) is complex:
         return {"re": _number(v.real), "im": _number(v.imag)}
-    if isinstance(v, float) and not math.isfinite(v):
+    if type(v) is float and not math.isfinite(v):
         return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
     return v
 
@@ -41,6 +41,7 @@ def encode(obj) -> dict:
         out = {
             "type": "tensor",
             "pytype": type(obj).__name__,
+            "plain": safe.is_plain_tensor(obj),
             "dtype": str(safe.dtype(obj)).removeprefix("torch."),
             "shape": list(safe.shape(obj)),
             "requires_grad": safe.requires_grad(obj),
@@ -50,7 +51,7 @@ def encode(obj) -> dict:
         else:
             out["data"] = [_number(v) for v in safe.flat_values(obj)]
         return out
-    if isinstance(obj, (bool, int, float)) and type(obj) in (bool, int, float):
+    if type(obj) in (bool, int, float):
         return {"type": "number", "pytype": type(obj).__name__, "value": _number(obj)}
     if type(obj) in (tuple, list):
         items = [encode(v) for v in obj[:16]]

@@ -59,7 +59,8 @@ def shares_storage(a, b) -> bool:
     """Do `a` and `b` read and write the same memory (views, detach(), .data)?"""
     if not (safe.is_tensor(a) and safe.is_tensor(b)):
         return False
-    return safe.storage_ptr(a) == safe.storage_ptr(b)
+    ptr = safe.storage_ptr(a)
+    return ptr != 0 and ptr == safe.storage_ptr(b)  # empty tensors have no storage to share
 
 
 def requires_grad(t) -> bool | None:

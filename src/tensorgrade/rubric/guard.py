@@ -9,9 +9,10 @@ so the submission can be flagged for review.
 from __future__ import annotations
 
 import builtins
+import operator
 import sys
 
-_items, _set, _del = dict.items, setattr, delattr
+_items, _set, _del, _is = dict.items, setattr, delattr, operator.is_
 
 
 def _namespace(obj) -> dict:
@@ -22,6 +23,7 @@ class Guard:
     def __init__(self, targets: dict[str, object]):
         self.targets = targets
         self.snapshots = {name: _namespace(obj) for name, obj in targets.items()}
+        self.values = {name: tuple(snap.values()) for name, snap in self.snapshots.items()}
 
     @classmethod
     def default(cls) -> "Guard":
@@ -40,6 +42,8 @@ class Guard:
         for name, obj in self.targets.items():
             before = self.snapshots[name]
             now = obj.__dict__
+            if len(now) == len(before) and all(map(_is, now.values(), self.values[name])):
+                continue  # fast path, in C: nothing was added, replaced or deleted
             for key, value in _items(before):
                 if key in now and now[key] is value:
                     continue

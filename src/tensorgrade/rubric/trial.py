@@ -84,7 +84,10 @@ class Trial:
 
     def _error_record(self, name: str, exc: BaseException) -> dict:
         kind = type(exc).__name__
-        text = str(exc)
+        try:
+            text = str(exc)
+        except BaseException:  # a hostile __str__ (even one raising SystemExit) must not escape
+            text = f"<{kind} whose message could not be shown>"
         if len(text) > 500:
             text = text[:497] + "..."
         return {

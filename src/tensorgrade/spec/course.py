@@ -19,15 +19,21 @@ from tensorgrade.spec.errors import SpecError, from_validation_error
 from tensorgrade.spec.models import CourseSpec, ExerciseSpec, vocabulary
 
 COURSE_FILE = "course.yml"
+# The student distribution (`tensorgrade build`) ships public-only check modules
+# here instead of graders/, and no solutions/ at all.
+STUDENT_CHECKS_DIR = "checks"
 
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: its validated spec and where its four files live."""
+    """One exercise: its validated spec and where its four files live.
+
+    `solution` is None in the student layout (a distribution without solutions/).
+    """
 
     spec: ExerciseSpec
     stub: Path
-    solution: Path
+    solution: Path | None
     grader: Path
     mistakes: Path
 
@@ -67,7 +73,9 @@ class Course:
     def grading_files(self) -> list[Path]:
         files = [self.root / COURSE_FILE]
         for ex in self.exercises:
-            files += [self.root / "exercises" / f"{ex.id}.yml", ex.solution, ex.grader]
+            files += [self.root / "exercises" / f"{ex.id}.yml", ex.grader]
+            if ex.solution is not None:
+                files.append(ex.solution)
         return files
 
     def relative(self, path: Path) -> str:
@@ -90,6 +98,8 @@ def read_yaml(path: Path, shown: str) -> dict:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError(f"{shown}: {where}YAML syntax error: {problem}") from None
+    except ValueError as exc:  # e.g. an impossible date such as 2026-13-45, rejected while parsing
+        raise SpecError(f"{shown}: invalid value: {exc}") from None
     if not isinstance(data, dict):
         raise SpecError(f"{shown}: must be a mapping of fields (key: value), found {type(data).__name__}")
     return data
@@ -116,20 +126,21 @@ def function_signatures(path: Path, shown: str) -> dict[str, str]:
     return sigs
 
 
-def _check_signatures(ex: ExerciseSpec, stub: Path, solution: Path, rel) -> None:
+def _check_signatures(ex: ExerciseSpec, stub: Path, solution: Path | None, rel) -> None:
     stub_sigs = function_signatures(stub, rel(stub))
-    sol_sigs = function_signatures(solution, rel(solution))
+    sol_sigs = function_signatures(solution, rel(solution)) if solution is not None else None
+    pairs = ((stub, stub_sigs),) if solution is None else ((stub, stub_sigs), (solution, sol_sigs))
     wanted = [f.name for f in ex.functions]
     for name in wanted:
-        for path, sigs in ((stub, stub_sigs), (solution, sol_sigs)):
+        for path, sigs in pairs:
             if name not in sigs:
                 raise SpecError(f"{rel(path)}: function '{name}' (listed in exercises/{ex.id}.yml) is missing")
-        if stub_sigs[name] != sol_sigs[name]:
+        if sol_sigs is not None and stub_sigs[name] != sol_sigs[name]:
             raise SpecError(
                 f"{rel(stub)}: signature of '{name}' differs from {rel(solution)}:\n"
                 f"  stub:     def {stub_sigs[name]}\n  solution: def {sol_sigs[name]}"
             )
-    for path, sigs in ((stub, stub_sigs), (solution, sol_sigs)):
+    for path, sigs in pairs:
         extra = sorted(set(sigs) - set(wanted))
         if extra:
             raise SpecError(f"{rel(path)}: defines {extra}, which exercises/{ex.id}.yml does not list")
@@ -151,8 +162,17 @@ def _check_grader(ex: ExerciseSpec, grader: Path, rel) -> None:
         raise SpecError(f"{rel(grader)}: checks {extra} are not declared in exercises/{ex.id}.yml")
 
 
-def load_course(root: Path | str = ".", *, check_graders: bool = True) -> Course:
-    """Load and validate a whole course; raise SpecError with one clear message on the first broken file."""
+def load_course(root: Path | str = ".", *, check_graders: bool = True, layout: str = "course") -> Course:
+    """Load and validate a whole course; raise SpecError with one clear message on the first broken file.
+
+    `layout="course"` (the default) is the instructor's folder: exercises/, solutions/, graders/.
+    `layout="student"` is the student distribution written by `tensorgrade build`: exercises/
+    (stubs and public-only YAMLs) and checks/ (public-only check modules) but no solutions/ and
+    no graders/; each Exercise then has `solution=None` and `grader` pointing into checks/.
+    """
+    if layout not in ("course", "student"):
+        raise ValueError(f"unknown course layout {layout!r}")
+    student = layout == "student"
     root = Path(root).resolve()
 
     def rel(path: Path) -> str:
@@ -178,11 +198,11 @@ def load_course(root: Path | str = ".", *, check_graders: bool = True) -> Course
                 raise SpecError(f"{shown}: checks[{j}].function: '{check.function}' is not a function of this exercise")
         files = {
             "stub": root / "exercises" / f"{ex_id}.py",
-            "solution": root / "solutions" / f"{ex_id}.py",
-            "grader": root / "graders" / f"{ex_id}.py",
+            "solution": None if student else root / "solutions" / f"{ex_id}.py",
+            "grader": root / (STUDENT_CHECKS_DIR if student else "graders") / f"{ex_id}.py",
         }
         for kind, p in files.items():
-            if not p.is_file():
+            if p is not None and not p.is_file():
                 raise SpecError(f"{rel(p)}: file not found (the {kind} of exercise '{ex_id}')")
         _check_signatures(ex, files["stub"], files["solution"], rel)
         if check_graders:
