@@ -1,0 +1,106 @@
+"""Plain-data views of a course and of a student's record, shared by the HTML and PDF templates.
+
+Every value is a str, number, bool, list or dict, so the same context goes
+into jinja2 (HTML, autoescaped) and, as JSON, into Typst. Decisions such as
+"are this hidden check's details shown?" are made here, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
+from tensorgrade.results.otter import hidden_visibility
+from tensorgrade.spec.course import Course
+
+OUTPUT_EXCERPT = 3000  # characters of captured output shown in a report
+
+STATUS_TEXT = {
+    "ok": "graded",
+    "missing": "file missing from the submission",
+    "unreadable": "file could not be read",
+    "timeout": "stopped: time limit exceeded",
+    "crash": "stopped: the code crashed the Python process",
+    "memory": "stopped: memory limit exceeded",
+    "exit": "stopped: the code called exit()",
+    "error": "could not be graded (grading infrastructure error)",
+}
+
+
+def fmt(x: float) -> str:
+    """Points without noise: 2, 1.5, 0.33."""
+    return f"{round(x, 2):g}"
+
+
+def due_text(course: Course) -> str:
+    due = course.spec.assignment.due
+    return due.strftime("%A %d %B %Y, %H:%M") + (f" {due.tzname()}" if due.tzname() else "")
+
+
+def course_view(course: Course) -> dict:
+    spec = course.spec
+    return {
+        "name": spec.course.name,
+        "term": spec.course.term,
+        "instructor": spec.course.instructor or "",
+        "assignment": {"id": spec.assignment.id, "title": spec.assignment.title, "due": due_text(course),
+                       "due_iso": spec.assignment.due.isoformat(), "submission": spec.assignment.submission},
+        "points": fmt(course.points),
+        "hidden_feedback": spec.grading.hidden_feedback,
+    }
+
+
+def withheld_note(course: Course) -> str:
+    if course.spec.grading.hidden_feedback == "never":
+        return "hidden check: details are not shown"
+    return f"hidden check: details after the due date ({due_text(course)})"
+
+
+def check_view(c: CheckResult, show_hidden: bool, note: str) -> dict:
+    hidden = c.visibility == "hidden"
+    withheld = hidden and not show_hidden
+    feedback = "" if withheld or c.passed else c.feedback
+    lines = feedback.splitlines()
+    return {
+        "id": c.id, "function": c.function, "points": fmt(c.points), "score": fmt(c.score),
+        "passed": c.passed, "partial": 0 < c.score < c.points, "verdict": "passed" if c.passed else "failed",
+        "hidden": hidden, "withheld": withheld, "note": note if withheld else "",
+        "verifies": "" if withheld else c.verifies,
+        "message": lines[0] if lines else "",
+        "details": "\n".join(line[2:] if line.startswith("  ") else line for line in lines[1:]),
+        "feedback": feedback,
+    }
+
+
+def exercise_view(e: ExerciseResult, show_hidden: bool, note: str) -> dict:
+    return {
+        "id": e.id, "title": e.title, "score": fmt(e.score), "possible": fmt(e.possible),
+        "full": e.possible > 0 and e.score >= e.possible, "status": e.status,
+        "status_text": STATUS_TEXT.get(e.status, e.status), "detail": e.detail,
+        "checks": [check_view(c, show_hidden, note) for c in e.checks],
+    }
+
+
+def excerpt(text: str, limit: int = OUTPUT_EXCERPT) -> tuple[str, bool]:
+    text = text or ""
+    if len(text) <= limit:
+        return text, False
+    return text[:limit].rsplit("\n", 1)[0] if "\n" in text[:limit] else text[:limit], True
+
+
+def report_view(result: StudentResult, course: Course, now: dt.datetime | None = None) -> dict:
+    show_hidden = hidden_visibility(course, now) == "visible"
+    note = withheld_note(course)
+    output, cut = excerpt(result.output)
+    return {
+        "course": course_view(course),
+        "student": result.student,
+        "status": result.status,
+        "status_text": STATUS_TEXT.get(result.status, result.status),
+        "detail": result.detail,
+        "flags": list(result.flags),
+        "total": fmt(result.total), "possible": fmt(result.possible), "percent": f"{result.percent:.0f}",
+        "show_hidden": show_hidden, "hidden_note": note,
+        "exercises": [exercise_view(e, show_hidden, note) for e in result.exercises],
+        "output": output, "output_cut": cut, "output_chars": len(result.output or ""),
+    }

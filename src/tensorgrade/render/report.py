@@ -1,0 +1,55 @@
+"""Per-student reports: OUT/<student>/report.html and report.pdf, from the stored record.
+
+Both are rendered from `context.report_view`, so they agree with each other
+and with results.json (which comes from the same StudentResult). The Typst
+source of the PDF is rendered by jinja2 once per template version; each
+student's data then goes in as JSON, so a report PDF is one Typst compile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from tensorgrade.render import templates
+from tensorgrade.render.context import report_view
+from tensorgrade.render.typst import compile_pdf
+from tensorgrade.results.model import StudentResult
+from tensorgrade.results.store import student_dir, write_atomic
+from tensorgrade.spec.course import Course
+
+HTML_TEMPLATE = "report.html.j2"
+PDF_TEMPLATE = "report.typ.j2"
+
+
+def typst_source(course: Course, name: str) -> str:
+    """The jinja2-rendered Typst source of template `name` (data-free: the data goes in as JSON)."""
+    return templates.render(course.root, name, course=course_view_cached(course))
+
+
+def course_view_cached(course: Course) -> dict:
+    from tensorgrade.render.context import course_view
+
+    return course_view(course)
+
+
+def render_report_html(result: StudentResult, course: Course, *, now: dt.datetime | None = None) -> str:
+    return templates.render(course.root, HTML_TEMPLATE, r=report_view(result, course, now))
+
+
+def render_report_pdf(result: StudentResult, course: Course, *, now: dt.datetime | None = None) -> bytes:
+    source = typst_source(course, PDF_TEMPLATE)
+    return compile_pdf(source, report_view(result, course, now), root=templates.template_dirs(course.root)[0]
+                       if templates.template_dirs(course.root) else None, template=_shown(course, PDF_TEMPLATE))
+
+
+def _shown(course: Course, name: str) -> str:
+    return templates.source_of(course.root, name)[0]
+
+
+def write_student_report(out: Path, result: StudentResult, course: Course, *, pdf: bool = True) -> None:
+    """Write student_dir(out, student)/report.html and (when `pdf`) report.pdf, each atomically."""
+    folder = student_dir(Path(out), result.student)
+    write_atomic(folder / "report.html", render_report_html(result, course))
+    if pdf:
+        write_atomic(folder / "report.pdf", render_report_pdf(result, course))
