@@ -1,0 +1,48 @@
+"""The import rules of docs/architecture.md, enforced."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "tensorgrade"
+
+
+def imported_modules(path: Path, top_level_only: bool = False) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in (tree.body if top_level_only else ast.walk(tree)):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_rubric_imports_only_stdlib_torch_and_itself():
+    for path in (SRC / "rubric").glob("*.py"):
+        for name in imported_modules(path):
+            if name.startswith("tensorgrade"):
+                assert name.startswith("tensorgrade.rubric"), f"{path.name} imports {name}"
+
+
+def test_child_never_imports_reference_spec_judge_or_results():
+    for name in imported_modules(SRC / "run" / "child.py"):
+        if name.startswith("tensorgrade"):
+            assert name.startswith("tensorgrade.rubric"), f"child.py imports {name}"
+
+
+def test_importing_the_child_payload_loads_no_solution_or_reference_code():
+    code = ("import sys, tensorgrade.run.child; "
+            "bad = [m for m in sys.modules if 'solution' in m or m.startswith(('tensorgrade.run.reference', "
+            "'tensorgrade.judge', 'tensorgrade.spec', 'tensorgrade.results', 'otter'))]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_sandbox_is_standard_library_only_at_import():
+    """The zygote script sets up namespaces before anything may start threads (torch does)."""
+    for name in imported_modules(SRC / "run" / "sandbox.py", top_level_only=True):
+        assert not name.startswith(("torch", "tensorgrade")) or name == "_linux", name
