@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from tensorgrade import __version__
-from tensorgrade.commands import check, grade, validate
+from tensorgrade.commands import build, check, grade, validate
 from tensorgrade.spec.errors import SpecError
 
-COMMANDS = (check, validate, grade)
+COMMANDS = (check, validate, grade, build)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,15 +1,23 @@
-"""`tensorgrade check`: the student's self-check on the public checks, with feedback."""
+"""`tensorgrade check`: the student's self-check on the public checks, with feedback.
+
+In a course folder the expected values come from the reference solutions. In the
+student distribution written by `tensorgrade build` (no solutions/, a
+tensorgrade_otter.json instead) they come from the public expected records stored
+at build time; the grading path (sandbox, Grader, judge) is the same.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from rich.console import Console
 
-from tensorgrade.commands.common import add_course_option, grader, load
-from tensorgrade.grading import Plan
+from tensorgrade.commands.common import add_course_option, find_course_root
+from tensorgrade.grading import Grader, Plan, grader_init
 from tensorgrade.render.terminal import show_check
 from tensorgrade.run.submission import read_submission
+from tensorgrade.spec.course import load_course
 
 
 def add_parser(sub) -> None:
@@ -27,9 +35,34 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def is_student_distribution(root: Path) -> bool:
+    from tensorgrade.otter.expected import BUNDLE
+
+    return not (root / "solutions").is_dir() and (root / BUNDLE).is_file()
+
+
+@contextlib.contextmanager
+def _grader(course, plan: Plan, student_dist: bool):
+    """A Grader with one warm sandbox zygote; the reference is the solutions or the stored records."""
+    from tensorgrade.run.sandbox import Zygote
+
+    if student_dist:
+        from tensorgrade.otter.expected import BUNDLE, StoredReference
+
+        reference = StoredReference(course.root / BUNDLE)
+    else:
+        from tensorgrade.run.reference import Reference
+
+        reference = Reference(course)
+    with Zygote("tensorgrade.run.child", grader_init(course), hide=[str(course.root)]) as zygote:
+        yield Grader(course, zygote, reference, plan)
+
+
 def run(args) -> int:
     console = Console(highlight=False)
-    course = load(args)
+    root = find_course_root(args.course)
+    student_dist = is_student_distribution(Path(root).resolve())
+    course = load_course(root, layout="student" if student_dist else "course")
     chosen = [course.exercise(e) for e in args.exercises] if args.exercises else list(course.exercises)
     path = args.path if args.path is not None else course.root / "exercises"
     if not path.exists():
@@ -39,7 +72,7 @@ def run(args) -> int:
     sub = read_submission(path.resolve(), [e.id for e in course.exercises])
     sub.student = "you"
     console.print(f"Checking {len(chosen)} exercise(s) from [bold]{path}[/] on the public checks ...")
-    with grader(course, Plan(public_only=True)) as g:
+    with _grader(course, Plan(public_only=True), student_dist) as g:
         result = g.grade(sub)
     if sub.status != "ok":
         console.print(f"[red]Cannot read your submission: {sub.detail}[/]")
