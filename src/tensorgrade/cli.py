@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from tensorgrade import __version__
-from tensorgrade.commands import build, check, grade, validate
+from tensorgrade.commands import build, check, grade, handout, report, validate
 from tensorgrade.spec.errors import SpecError
 
-COMMANDS = (check, validate, grade, build)
+COMMANDS = (check, validate, grade, build, handout, report)
 
 
 def build_parser() -> argparse.ArgumentParser:
