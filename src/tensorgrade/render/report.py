@@ -12,7 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 from tensorgrade.render import templates
-from tensorgrade.render.context import report_view
+from tensorgrade.render.context import course_view, report_view
 from tensorgrade.render.typst import compile_pdf
 from tensorgrade.results.model import StudentResult
 from tensorgrade.results.store import student_dir, write_atomic
@@ -24,13 +24,7 @@ PDF_TEMPLATE = "report.typ.j2"
 
 def typst_source(course: Course, name: str) -> str:
     """The jinja2-rendered Typst source of template `name` (data-free: the data goes in as JSON)."""
-    return templates.render(course.root, name, course=course_view_cached(course))
-
-
-def course_view_cached(course: Course) -> dict:
-    from tensorgrade.render.context import course_view
-
-    return course_view(course)
+    return templates.render(course.root, name, course=course_view(course))
 
 
 def render_report_html(result: StudentResult, course: Course, *, now: dt.datetime | None = None) -> str:
@@ -39,12 +33,9 @@ def render_report_html(result: StudentResult, course: Course, *, now: dt.datetim
 
 def render_report_pdf(result: StudentResult, course: Course, *, now: dt.datetime | None = None) -> bytes:
     source = typst_source(course, PDF_TEMPLATE)
-    return compile_pdf(source, report_view(result, course, now), root=templates.template_dirs(course.root)[0]
-                       if templates.template_dirs(course.root) else None, template=_shown(course, PDF_TEMPLATE))
-
-
-def _shown(course: Course, name: str) -> str:
-    return templates.source_of(course.root, name)[0]
+    root = (templates.template_dirs(course.root) or [None])[0]
+    shown = templates.source_of(course.root, PDF_TEMPLATE)[0]
+    return compile_pdf(source, report_view(result, course, now), root=root, template=shown)
 
 
 def write_student_report(out: Path, result: StudentResult, course: Course, *, pdf: bool = True) -> None:
