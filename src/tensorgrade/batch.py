@@ -103,9 +103,13 @@ class BatchReport:
     gradebook: Path
 
 
-def write_student(out: Path, result: StudentResult, course: Course) -> None:
-    save_record(out, result)
+def write_student(out: Path, result: StudentResult, course: Course, *, pdf: bool = True) -> None:
+    """results.json and the report first, record.json last: a stored record means all outputs exist."""
+    from tensorgrade.render.report import write_student_report
+
     write_json(student_dir(out, result.student) / RESULTS, gradescope_dict(result, course))
+    write_student_report(out, result, course, pdf=pdf)
+    save_record(out, result)
 
 
 def plan_jobs(course: Course, subs: list[Submission], out: Path, plan: Plan, regrade: bool):
@@ -130,6 +134,7 @@ def run_batch(
     plan: Plan = Plan(),
     workers: int = 2,
     regrade: bool = False,
+    pdf: bool = True,
     pool_factory: Callable[..., object] | None = None,
     on_start: Callable[[int, int], None] = lambda total, reused: None,
     on_result: Callable[[StudentResult], None] = lambda r: None,
@@ -153,7 +158,7 @@ def run_batch(
                     outcome = infrastructure_failure(sub, outcome, course)
                 else:
                     outcome.digest = digests[id(sub)]
-                write_student(out, outcome, course)
+                write_student(out, outcome, course, pdf=pdf)
                 results.append(outcome)
                 on_result(outcome)
                 if time.monotonic() - last_book > 10:  # a readable gradebook even during long runs
@@ -162,6 +167,9 @@ def run_batch(
         finally:
             pool.close()
     write_gradebook(out / GRADEBOOK, results, course)
+    from tensorgrade.render.summary import write_summary
+
+    write_summary(out, results, course)
     return BatchReport(results=sorted(results, key=lambda r: r.student), graded=len(todo), reused=len(reused),
                        infrastructure_failures=failures, seconds=time.perf_counter() - start,
                        gradebook=out / GRADEBOOK)

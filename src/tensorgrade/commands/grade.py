@@ -35,6 +35,8 @@ def add_parser(sub) -> None:
     p.add_argument("--regrade", action="store_true", help="grade everyone again, even unchanged submissions")
     p.add_argument("--seed-by", choices=("student", "fixed"), default="student",
                    help="'student': every student gets their own inputs (default); 'fixed': everyone the same")
+    p.add_argument("--no-pdf", dest="pdf", action="store_false",
+                   help="write report.html but skip report.pdf for each student (faster)")
     add_course_option(p)
     p.set_defaults(run=run)
 
@@ -98,7 +100,7 @@ def run(args) -> int:
 
     with progress:
         report = run_batch(course, args.submissions, args.out, plan=plan, workers=args.workers,
-                           regrade=args.regrade, on_start=on_start, on_result=on_result)
+                           regrade=args.regrade, pdf=args.pdf, on_start=on_start, on_result=on_result)
     console.print(summary_table(course, report.results))
     faults = _fault_counts(report.results)
     if faults:
@@ -109,7 +111,9 @@ def run(args) -> int:
                       + (" ..." if len(flagged) > 20 else ""))
     rate = report.graded / report.seconds if report.seconds else 0
     console.print(f"Graded {report.graded}, reused {report.reused} in {report.seconds:.1f} s ({rate:.1f}/s). "
-                  f"Gradebook: [bold]{report.gradebook}[/]; per-student results in {args.out}/<student>/")
+                  f"Gradebook: [bold]{report.gradebook}[/]; class summary: {args.out}/summary.html; "
+                  f"per student: {args.out}/<student>/results.json, report.html"
+                  + (", report.pdf" if args.pdf else ""))
     if report.infrastructure_failures:
         console.print(f"[red]{report.infrastructure_failures} submission(s) could not be graded because of an "
                       "infrastructure failure; run the command again to retry them[/]")
