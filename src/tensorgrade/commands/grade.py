@@ -35,6 +35,9 @@ def add_parser(sub) -> None:
     p.add_argument("--regrade", action="store_true", help="grade everyone again, even unchanged submissions")
     p.add_argument("--seed-by", choices=("student", "fixed"), default="student",
                    help="'student': every student gets their own inputs (default); 'fixed': everyone the same")
+    p.add_argument("--engine", choices=("fast", "otter"), default="fast",
+                   help="'fast': the sandboxed zygote engine (default); 'otter': otter-grader's own runner on the "
+                        "generated autograder.zip, one Jupyter kernel per submission (slow; the reference path)")
     p.add_argument("--no-pdf", dest="pdf", action="store_false",
                    help="write report.html but skip report.pdf for each student (faster)")
     add_course_option(p)
@@ -98,9 +101,15 @@ def run(args) -> int:
                         description=f"{escape(result.student)}: {result.total:g}/{result.possible:g}"
                                     + ("" if status == "ok" else f" [yellow]({escape(status[:40])})[/]"))
 
+    pool_factory = None
+    if args.engine == "otter":
+        from tensorgrade.otter.engine import OtterPool
+
+        pool_factory = lambda: OtterPool(course, plan, args.workers)  # noqa: E731
     with progress:
         report = run_batch(course, args.submissions, args.out, plan=plan, workers=args.workers,
-                           regrade=args.regrade, pdf=args.pdf, on_start=on_start, on_result=on_result)
+                           regrade=args.regrade, pdf=args.pdf, pool_factory=pool_factory,
+                           on_start=on_start, on_result=on_result)
     console.print(summary_table(course, report.results))
     faults = _fault_counts(report.results)
     if faults:
