@@ -76,6 +76,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=400)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip per-student report PDFs")
+    ap.add_argument("--seed-by", choices=("student", "fixed"), default="student")
     args = ap.parse_args()
     course = load_course(ROOT)
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,14 +88,15 @@ def main() -> None:
         mem.start()
         start = time.perf_counter()
         stamps: list[float] = []
-        report = run_batch(course, subs, out, plan=Plan(), workers=args.workers,
+        report = run_batch(course, subs, out, plan=Plan(seed_by=args.seed_by), workers=args.workers, pdf=args.pdf,
                            on_result=lambda r: stamps.append(time.perf_counter()))
         wall = time.perf_counter() - start
         mem.stop.set()
         mem.join()
         grading = stamps[-1] - stamps[0] if len(stamps) > 1 else wall
         lat = sorted(r.seconds for r in report.results)
-        print(f"submissions: {args.n} {kinds}, workers: {args.workers}")
+        print(f"submissions: {args.n} {kinds}, workers: {args.workers}, pdf reports: {args.pdf}, "
+              f"seed-by: {args.seed_by}")
         print(f"time to first result: {stamps[0] - start:.2f} s (includes torch import, zygote start, warm-up)")
         print(f"wall: {wall:.2f} s; steady-state throughput: {(len(stamps) - 1) / grading:.1f} submissions/s; "
               f"overall: {args.n / wall:.1f} submissions/s")

@@ -8,6 +8,7 @@ touch what a sandboxed process cannot fully protect from inside itself
 from __future__ import annotations
 
 import ast
+import re
 
 MODULES = {"gc", "ctypes", "subprocess", "socket", "signal", "multiprocessing", "importlib", "builtins", "pty",
            "resource", "threading", "inspect"}
@@ -15,6 +16,8 @@ ATTRIBUTES = {"sys.modules", "sys.setprofile", "sys.settrace", "sys._getframe", 
               "os.kill", "os.killpg", "os._exit", "os.setsid", "os.exec", "os.spawn", "os.popen", "os.dup2",
               "sys.exit"}
 NAMES = {"__builtins__", "__import__", "__subclasses__", "__globals__", "__code__"}
+# Cheap pre-filter: ordinary autograd code mentions none of these words, so it is never parsed.
+_WORDS = re.compile(r"\b(" + "|".join(sorted({*MODULES, *NAMES, "sys", "os"})) + r")\b")
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -28,6 +31,8 @@ def _dotted(node: ast.AST) -> str | None:
 
 def suspicious(source: str) -> list[str]:
     """Sorted reasons this source deserves a look; [] for ordinary autograd code."""
+    if not _WORDS.search(source):
+        return []
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
