@@ -1,0 +1,214 @@
+"""Grade a class on a Dask cluster: `DaskPool`, a pool for `tensorgrade.batch.run_batch`.
+
+    coordinator (this process)                           each Dask worker process
+    ──────────────────────────                           ────────────────────────
+    course files ─► CourseBundle ─► client.scatter(broadcast=True) ─► cached per process:
+    submissions (source text) ─► a few per task ──────────────────►   course folder, Reference,
+    run_batch writes outputs ◄── as_completed ◄── StudentResult dicts ◄─ sandbox Zygote(s)
+
+Workers run exactly the grading of a local run (`grading.Grader` with a sandbox zygote
+and the reference), so results are identical; the coordinator stays the only writer
+of the gradebook, per-student records and reports (that is `run_batch`'s job).
+
+Faults: a worker that dies mid-task has its task re-run elsewhere by Dask.  A task
+that keeps killing workers fails with `KilledWorker` after
+`distributed.scheduler.allowed-failures` retries; its submissions are then re-sent
+one per task, so only the culprit ends as a per-student failure (`WorkerKilled`,
+recorded by run_batch as status "error" and retried on the next run).
+
+dask is an optional dependency (`pip install "tensorgrade[dask]"`): it is imported
+only when a pool is created.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from concurrent.futures import CancelledError
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from tensorgrade.cluster.worker import CourseBundle, grade_batch
+from tensorgrade.grading import Plan
+from tensorgrade.results.model import StudentResult
+from tensorgrade.run.submission import Submission
+from tensorgrade.spec.course import COURSE_FILE, Course
+
+__all__ = ["CourseBundle", "DaskPool", "WorkerKilled", "course_bundle", "parse_local", "pool_factory"]
+
+# Measured (benchmarks/bench_cluster.py, docs/cluster.md): a submission takes ~0.3 s to grade
+# and a task costs ~5 ms, so batching gains little; small batches keep load balancing,
+# streaming and re-grading after a worker death fine-grained.
+MAX_BATCH = 4
+TASKS_PER_THREAD = 4  # aim for at least this many tasks per worker thread before batching
+LOST_BUNDLE_RETRIES = 3
+
+
+class WorkerKilled(RuntimeError):
+    """Grading one submission killed Dask workers repeatedly (KilledWorker after allowed-failures)."""
+
+
+def course_bundle(course: Course) -> CourseBundle:
+    """The files a worker needs to load the course: course.yml, exercises/*.yml + stubs, solutions, graders."""
+    paths = [course.root / COURSE_FILE]
+    for ex in course.exercises:
+        paths += [course.root / "exercises" / f"{ex.id}.yml", ex.stub, ex.grader]
+        if ex.solution is not None:
+            paths.append(ex.solution)
+    return CourseBundle.from_files({p.relative_to(course.root).as_posix(): p.read_text(encoding="utf-8")
+                                    for p in paths})
+
+
+def parse_local(spec: str, default: int) -> int:
+    """`local` or `local:N` (the value of --cluster) -> number of workers."""
+    name, _, n = spec.partition(":")
+    if name != "local" or (n and not n.isdigit()) or (n and int(n) < 1):
+        raise ValueError(f"--cluster: expected local or local:N (N >= 1), got {spec!r}")
+    return int(n) if n else default
+
+
+def _require_dask():
+    try:
+        import distributed
+    except ImportError:
+        raise RuntimeError('cluster grading needs dask.distributed: pip install "tensorgrade[dask]"') from None
+    return distributed
+
+
+class DaskPool:
+    """A pool for `run_batch` that grades on a Dask cluster.
+
+    scheduler: address of an existing scheduler (tcp://host:port), or
+    local_workers: start a `LocalCluster` with that many single-threaded worker processes
+    (closed again by `close()`), or
+    client: an existing `distributed.Client` (left open by `close()`).
+    hide: folders the sandbox must not see on workers that share this machine's file
+    system (course root, class folder, output); paths missing on a worker are skipped.
+    crash_on: test-only fault injection, students whose task kills its worker process.
+    """
+
+    def __init__(self, course: Course, plan: Plan = Plan(), *, scheduler: str | None = None,
+                 local_workers: int | None = None, client=None, batch_size: int | None = None,
+                 hide: Sequence[str | Path] = (), crash_on: Iterable[str] = (), connect_timeout: float = 30):
+        distributed = _require_dask()
+        if sum(x is not None for x in (scheduler, local_workers, client)) != 1:
+            raise ValueError("DaskPool: give exactly one of scheduler, local_workers, client")
+        self.course, self.plan = course, plan
+        self.batch_size = batch_size
+        self.hide = tuple(str(Path(p).resolve()) for p in (course.root, *hide))
+        self.crash_on = frozenset(crash_on)
+        self.cluster = None
+        self._own_client = client is None
+        if local_workers is not None:
+            self.cluster = distributed.LocalCluster(
+                n_workers=local_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                preload=["tensorgrade.cluster.preload"])
+            client = distributed.Client(self.cluster)
+        elif scheduler is not None:
+            client = distributed.Client(scheduler, timeout=connect_timeout)
+        self.client = client
+        try:
+            self.bundle_data = course_bundle(course)
+            self._scatter()
+        except BaseException:
+            self.close()
+            raise
+
+    def _scatter(self) -> None:
+        # A CourseBundle is not a collection, so this is one future, held by every worker.
+        self.bundle = self.client.scatter(self.bundle_data, broadcast=True, hash=False)
+
+    @property
+    def threads(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def batch_for(self, n: int) -> int:
+        if self.batch_size:
+            return self.batch_size
+        return max(1, min(MAX_BATCH, n // (self.threads * TASKS_PER_THREAD)))
+
+    def _submit(self, chunk: list[Submission]):
+        key = f"tensorgrade-{chunk[0].student[:40]}-{len(chunk)}-{uuid.uuid4().hex[:8]}"
+        return self.client.submit(grade_batch, self.bundle, dataclasses.asdict(self.plan),
+                                  [dataclasses.asdict(s) for s in chunk], self.hide, self.crash_on,
+                                  key=key, pure=False)
+
+    def grade(self, subs: Iterable[Submission]) -> Iterator[tuple[Submission, StudentResult | BaseException]]:
+        from distributed import KilledWorker, as_completed
+
+        subs = list(subs)
+        if not subs:
+            return
+        size = self.batch_for(len(subs))
+        chunks = {}
+        lost: dict[int, int] = {}  # id(first submission) -> resubmissions after losing the bundle
+        ac = as_completed()
+
+        def submit(chunk):
+            fut = self._submit(chunk)
+            chunks[fut.key] = (fut, chunk)
+            ac.add(fut)
+
+        for i in range(0, len(subs), size):
+            submit(subs[i:i + size])
+        try:
+            for fut in ac:
+                _, chunk = chunks.pop(fut.key)
+                if fut.status == "finished":
+                    yield from self._unpack(chunk, fut.result())
+                    fut.release()
+                    continue
+                exc = fut.exception()
+                fut.release()
+                if isinstance(exc, KilledWorker):
+                    if len(chunk) > 1:  # find the culprit: one submission per task
+                        for sub in chunk:
+                            submit([sub])
+                        continue
+                    yield chunk[0], WorkerKilled(
+                        "every Dask worker process that graded this submission died (KilledWorker after "
+                        "distributed.scheduler.allowed-failures retries); the sandbox contains student code, "
+                        "so look at the workers' memory and logs (e.g. the OOM killer)")
+                elif isinstance(exc, CancelledError) and lost.get(id(chunk[0]), 0) < LOST_BUNDLE_RETRIES:
+                    # every worker holding the scattered course died at once: scatter it again
+                    lost[id(chunk[0])] = lost.get(id(chunk[0]), 0) + 1
+                    self._scatter()
+                    submit(chunk)
+                else:
+                    for sub in chunk:
+                        yield sub, exc
+        finally:
+            for fut, _ in chunks.values():
+                fut.cancel()
+
+    @staticmethod
+    def _unpack(chunk: list[Submission], items: list[dict]):
+        by_student = {item["student"]: item for item in items}
+        for sub in chunk:
+            item = by_student.get(sub.student)
+            if item is None:
+                yield sub, RuntimeError("the worker returned no result for this submission")
+            elif "error" in item:
+                yield sub, RuntimeError(f"on the Dask worker: {item['error']}")
+            else:
+                yield sub, StudentResult.from_dict(item["result"])
+
+    def isolation(self) -> dict[str, dict[str, bool]]:
+        """{worker address: isolation layers of its zygote for this course} (workers that graded it)."""
+        from tensorgrade.cluster.worker import isolation_report
+
+        reports = self.client.run(isolation_report)
+        return {addr: r[self.bundle_data.digest] for addr, r in reports.items() if self.bundle_data.digest in r}
+
+    def close(self) -> None:
+        if self._own_client and self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+
+def pool_factory(course: Course, plan: Plan, *, scheduler: str | None = None, local_workers: int | None = None,
+                 hide: Sequence[str | Path] = (), **kwargs):
+    """A zero-argument factory for `run_batch(pool_factory=...)`: the pool starts only if there is work."""
+    return lambda: DaskPool(course, plan, scheduler=scheduler, local_workers=local_workers, hide=hide, **kwargs)
