@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "build",
         help="build dist/student/ (hand-out with notebook) and dist/autograder/autograder.zip (instructors)",
-        description="Write OUT/student/ (the stubs, a Jupyter notebook with the prompts and otter check cells, "
+        description="Write OUT/student/ (the stubs, the handout PDF, a Jupyter notebook with the prompts and otter check cells, "
                     "public-only otter tests and the public checks' expected values: no solutions, no hidden "
                     "checks) and OUT/autograder/autograder.zip (an otter-grader autograder for Gradescope, "
                     "built with otter's own generator, with tensorgrade bundled as a wheel).",
@@ -32,6 +32,12 @@ def run(args) -> int:
     course = load(args)
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
     report = build(course, out, wheel=args.wheel)
-    console.print(f"Student distribution: [bold]{report.student}[/] (notebook {report.notebook.name})")
+    from tensorgrade.render.handout import render_handout
+    from tensorgrade.results.store import write_atomic
+
+    handout = report.student / f"{course.spec.assignment.id}.pdf"
+    write_atomic(handout, render_handout(course))
+    console.print(f"Student distribution: [bold]{report.student}[/] (notebook {report.notebook.name}, "
+                  f"handout {handout.name})")
     console.print(f"Gradescope autograder: [bold]{report.autograder_zip}[/] (upload as an otter autograder)")
     return 0
