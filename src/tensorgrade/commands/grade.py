@@ -38,6 +38,11 @@ def add_parser(sub) -> None:
     p.add_argument("--engine", choices=("fast", "otter"), default="fast",
                    help="'fast': the sandboxed zygote engine (default); 'otter': otter-grader's own runner on the "
                         "generated autograder.zip, one Jupyter kernel per submission (slow; the reference path)")
+    where = p.add_mutually_exclusive_group()  # cluster grading (docs/cluster.md), needs tensorgrade[dask]
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="grade on an existing Dask cluster (its scheduler's address)")
+    where.add_argument("--cluster", metavar="local[:N]",
+                       help="start a local Dask cluster of N worker processes (default: --workers) for this run")
     p.add_argument("--no-pdf", dest="pdf", action="store_false",
                    help="write report.html but skip report.pdf for each student (faster)")
     add_course_option(p)
@@ -106,6 +111,20 @@ def run(args) -> int:
         from tensorgrade.otter.engine import OtterPool
 
         pool_factory = lambda: OtterPool(course, plan, args.workers)  # noqa: E731
+    if args.scheduler or args.cluster:  # cluster grading: a Dask pool instead of local zygotes
+        if args.engine != "fast":
+            console.print("[red]--scheduler/--cluster grade with the fast engine only[/]")
+            return 2
+        from tensorgrade.cluster import parse_local
+        from tensorgrade.cluster import pool_factory as dask_pool_factory
+
+        try:
+            local = parse_local(args.cluster, args.workers) if args.cluster else None
+            pool_factory = dask_pool_factory(course, plan, scheduler=args.scheduler, local_workers=local,
+                                             hide=[args.submissions, args.out])
+        except (ValueError, RuntimeError) as exc:  # a bad --cluster value, dask not installed
+            console.print(f"[red]{escape(str(exc))}[/]")
+            return 2
     with progress:
         report = run_batch(course, args.submissions, args.out, plan=plan, workers=args.workers,
                            regrade=args.regrade, pdf=args.pdf, pool_factory=pool_factory,
