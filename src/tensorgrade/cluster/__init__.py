@@ -211,4 +211,5 @@ class DaskPool:
 def pool_factory(course: Course, plan: Plan, *, scheduler: str | None = None, local_workers: int | None = None,
                  hide: Sequence[str | Path] = (), **kwargs):
     """A zero-argument factory for `run_batch(pool_factory=...)`: the pool starts only if there is work."""
+    _require_dask()  # fail before grading starts if the extra is missing
     return lambda: DaskPool(course, plan, scheduler=scheduler, local_workers=local_workers, hide=hide, **kwargs)
