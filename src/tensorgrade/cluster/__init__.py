@@ -2,7 +2,7 @@
 
     coordinator (this process)                           each Dask worker process
     ──────────────────────────                           ────────────────────────
-    course files ─► CourseBundle ─► client.scatter(broadcast=True) ─► cached per process:
+    course files ─► CourseBundle ─► one task all tasks depend on ───► cached per process:
     submissions (source text) ─► a few per task ──────────────────►   course folder, Reference,
     run_batch writes outputs ◄── as_completed ◄── StudentResult dicts ◄─ sandbox Zygote(s)
 
@@ -23,12 +23,14 @@ only when a pool is created.
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
+from collections import deque
 from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from tensorgrade.cluster.worker import CourseBundle, grade_batch
+from tensorgrade.cluster.worker import CourseBundle, grade_batch, ship_course
 from tensorgrade.grading import Plan
 from tensorgrade.results.model import StudentResult
 from tensorgrade.run.submission import Submission
@@ -75,6 +77,16 @@ def _require_dask():
     return distributed
 
 
+def local_cluster(workers: int):
+    """A `LocalCluster` of single-threaded worker processes, preloaded with torch."""
+    import dask
+    import distributed
+
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, preload=["tensorgrade.cluster.preload"])
+
+
 class DaskPool:
     """A pool for `run_batch` that grades on a Dask cluster.
 
@@ -84,39 +96,49 @@ class DaskPool:
     client: an existing `distributed.Client` (left open by `close()`).
     hide: folders the sandbox must not see on workers that share this machine's file
     system (course root, class folder, output); paths missing on a worker are skipped.
+    batch_size: submissions per task (default: up to MAX_BATCH, fewer for small classes);
+    inflight: tasks handed to Dask at once (default: the cluster's worker threads).
     crash_on: test-only fault injection, students whose task kills its worker process.
     """
 
     def __init__(self, course: Course, plan: Plan = Plan(), *, scheduler: str | None = None,
                  local_workers: int | None = None, client=None, batch_size: int | None = None,
-                 hide: Sequence[str | Path] = (), crash_on: Iterable[str] = (), connect_timeout: float = 30):
+                 inflight: int | None = None, hide: Sequence[str | Path] = (), crash_on: Iterable[str] = (),
+                 connect_timeout: float = 30):
         distributed = _require_dask()
         if sum(x is not None for x in (scheduler, local_workers, client)) != 1:
             raise ValueError("DaskPool: give exactly one of scheduler, local_workers, client")
         self.course, self.plan = course, plan
-        self.batch_size = batch_size
+        self.batch_size, self.inflight = batch_size, inflight
+        self._threads, self._threads_at = 1, -1.0
         self.hide = tuple(str(Path(p).resolve()) for p in (course.root, *hide))
         self.crash_on = frozenset(crash_on)
         self.cluster = None
         self._own_client = client is None
         if local_workers is not None:
-            self.cluster = distributed.LocalCluster(
-                n_workers=local_workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                preload=["tensorgrade.cluster.preload"])
+            self.cluster = local_cluster(local_workers)
             client = distributed.Client(self.cluster)
         elif scheduler is not None:
             client = distributed.Client(scheduler, timeout=connect_timeout)
         self.client = client
         try:
             self.bundle_data = course_bundle(course)
-            self._scatter()
+            self._ship_course()
         except BaseException:
             self.close()
             raise
 
-    def _scatter(self) -> None:
-        # A CourseBundle is not a collection, so this is one future, held by every worker.
-        self.bundle = self.client.scatter(self.bundle_data, broadcast=True, hash=False)
+    def _ship_course(self) -> None:
+        """Send the course once; tasks depend on it and workers fetch it from each other.
+
+        Not `client.scatter(..., broadcast=True)`: scattered data cannot be recomputed, so when
+        every worker holding it dies at once (two workers and a submission that kills its
+        worker: it happens) the scheduler cancels every task that needs it, and with them Dask's
+        count of worker deaths that turns a culprit into KilledWorker.  A task that returns the
+        bundle is held by the scheduler and simply re-run on a new worker.
+        """
+        self.bundle = self.client.submit(ship_course, self.bundle_data, pure=False,
+                                         key=f"tensorgrade-course-{self.bundle_data.digest}-{uuid.uuid4().hex[:8]}")
 
     @property
     def threads(self) -> int:
@@ -128,10 +150,21 @@ class DaskPool:
         return max(1, min(MAX_BATCH, n // (self.threads * TASKS_PER_THREAD)))
 
     def _submit(self, chunk: list[Submission]):
-        key = f"tensorgrade-{chunk[0].student[:40]}-{len(chunk)}-{uuid.uuid4().hex[:8]}"
+        # One key prefix for all tasks: one task group, which the scheduler queues as root-ish work.
         return self.client.submit(grade_batch, self.bundle, dataclasses.asdict(self.plan),
                                   [dataclasses.asdict(s) for s in chunk], self.hide, self.crash_on,
-                                  key=key, pure=False)
+                                  key=f"tensorgrade-grade-{uuid.uuid4().hex}", pure=False)
+
+    def _inflight_limit(self) -> int:
+        """Tasks handed to Dask at once: one per worker thread (re-read as workers come and go).
+
+        Keeping the rest here means a worker that dies holds only the task it was running, so
+        Dask's suspicion count (KilledWorker) lands on the culprit, not on tasks queued behind it.
+        """
+        now = time.monotonic()
+        if now - self._threads_at > 1.0:
+            self._threads, self._threads_at = self.threads, now
+        return self.inflight or self._threads
 
     def grade(self, subs: Iterable[Submission]) -> Iterator[tuple[Submission, StudentResult | BaseException]]:
         from distributed import KilledWorker, as_completed
@@ -140,45 +173,53 @@ class DaskPool:
         if not subs:
             return
         size = self.batch_for(len(subs))
-        chunks = {}
-        lost: dict[int, int] = {}  # id(first submission) -> resubmissions after losing the bundle
+        waiting = deque(subs[i:i + size] for i in range(0, len(subs), size))
+        running: dict[str, tuple[object, list[Submission]]] = {}
+        lost: dict[int, int] = {}  # id(first submission) -> resubmissions after losing the course bundle
         ac = as_completed()
+        self._threads_at = -1.0
 
-        def submit(chunk):
-            fut = self._submit(chunk)
-            chunks[fut.key] = (fut, chunk)
-            ac.add(fut)
+        def top_up() -> None:
+            limit = self._inflight_limit()
+            while waiting and len(running) < limit:
+                chunk = waiting.popleft()
+                fut = self._submit(chunk)
+                running[fut.key] = (fut, chunk)
+                ac.add(fut)
 
-        for i in range(0, len(subs), size):
-            submit(subs[i:i + size])
+        top_up()
         try:
             for fut in ac:
-                _, chunk = chunks.pop(fut.key)
-                if fut.status == "finished":
-                    yield from self._unpack(chunk, fut.result())
+                _, chunk = running.pop(fut.key)
+                try:  # a finished task's result can still be lost (its worker died before we fetched it)
+                    items = fut.result()
+                except (KilledWorker, CancelledError, Exception) as e:
+                    exc = e
+                else:
                     fut.release()
+                    top_up()
+                    yield from self._unpack(chunk, items)
                     continue
-                exc = fut.exception()
                 fut.release()
                 if isinstance(exc, KilledWorker):
-                    if len(chunk) > 1:  # find the culprit: one submission per task
-                        for sub in chunk:
-                            submit([sub])
-                        continue
-                    yield chunk[0], WorkerKilled(
-                        "every Dask worker process that graded this submission died (KilledWorker after "
-                        "distributed.scheduler.allowed-failures retries); the sandbox contains student code, "
-                        "so look at the workers' memory and logs (e.g. the OOM killer)")
+                    if len(chunk) > 1:  # find the culprit: its submissions again, one per task, first in line
+                        waiting.extendleft([sub] for sub in reversed(chunk))
+                    else:
+                        yield chunk[0], WorkerKilled(
+                            "every Dask worker process that graded this submission died (KilledWorker after "
+                            "distributed.scheduler.allowed-failures retries); the sandbox contains student code, "
+                            "so look at the workers' memory and logs (e.g. the OOM killer)")
                 elif isinstance(exc, CancelledError) and lost.get(id(chunk[0]), 0) < LOST_BUNDLE_RETRIES:
-                    # every worker holding the scattered course died at once: scatter it again
+                    # the course bundle was lost for good (should not happen, see _ship_course): send it again
                     lost[id(chunk[0])] = lost.get(id(chunk[0]), 0) + 1
-                    self._scatter()
-                    submit(chunk)
+                    self._ship_course()
+                    waiting.appendleft(chunk)
                 else:
                     for sub in chunk:
                         yield sub, exc
+                top_up()
         finally:
-            for fut, _ in chunks.values():
+            for fut, _ in running.values():
                 fut.cancel()
 
     @staticmethod

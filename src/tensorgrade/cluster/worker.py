@@ -53,6 +53,11 @@ class CourseBundle:
             path.write_text(text, encoding="utf-8")
 
 
+def ship_course(bundle: CourseBundle) -> CourseBundle:
+    """The task that brings the course bundle to the cluster (re-run by Dask if its holders die)."""
+    return bundle
+
+
 def _worker_directory() -> str | None:
     try:
         from distributed import get_worker
