@@ -6,7 +6,6 @@ rubric = Rubric("ex1_requires_grad")
 
 
 def _leaf_observations(t, out):
-    t.expect("what make_leaf returns", facts.kind(out), hint="Return a torch.Tensor, e.g. torch.tensor(values, ...).")
     t.expect_tensor("the returned tensor", out, hint="Pass dtype=torch.float32 so the tensor holds 32-bit floats.")
     t.expect("requires_grad of the returned tensor", facts.requires_grad(out),
              hint="Autograd only tracks tensors created with requires_grad=True.")

@@ -211,8 +211,8 @@ def test_grad_of_non_tensor_is_none():
     (None, "None"),
     (torch.zeros(2), "tensor"),
     (torch.nn.Parameter(torch.zeros(2)), "tensor"),
-    ([1, 2], "list"),
-    ((1,), "tuple"),
+    ([1, 2], "tuple or list"),
+    ((1,), "tuple or list"),
     (3.0, "float"),
     (torch.zeros(2).as_subclass(Hostile), "Hostile"),
 ])

@@ -12,7 +12,9 @@ import sys
 import pytest
 import torch
 
+from tensorgrade.judge.compare import compare_tensors
 from tensorgrade.judge.verdict import ReferenceFailed, Verdict, judge
+from tensorgrade.rubric.encode import encode
 from tensorgrade.rubric import Rubric, Trial, facts
 from tensorgrade.rubric.ban import banned_files
 from tensorgrade.rubric.guard import Guard
@@ -258,10 +260,17 @@ def test_list_instead_of_tensor_is_a_clear_verdict():
 
     v = grade("gradient_sum", {"grad_of_square_sum": grad_of_square_sum})
     assert not v.passed
-    assert v.what == "the gradient"
-    assert v.problem == "expected a tensor"
-    assert v.observed == "a list of length 3"
-    assert "tensor(" in v.expected
+    # every call first records the kind of value returned: one wording for all wrong types
+    assert v.what == "what grad_of_square_sum() returns"
+    assert v.problem == "expected a torch.Tensor, got a tuple (or list)"
+
+
+def test_tensor_comparison_of_a_list_says_expected_a_tensor():
+    exp = encode(torch.tensor([2.0, 4.0, 6.0]))
+    m = compare_tensors(exp, encode([2.0, 4.0, 6.0]), TOL)
+    assert m.problem == "expected a tensor"
+    assert m.observed == "a list of length 3"
+    assert "tensor(" in m.expected
 
 
 def test_rubric_choking_on_student_result_is_broken_not_a_crash():
@@ -274,11 +283,13 @@ def test_rubric_choking_on_student_result_is_broken_not_a_crash():
 
     spec = _check("uses_result", "grad_of_square_sum")
     ref = run_trial(rb.checks["uses_result"], Trial(REFERENCE, seed=1))
-    stu = run_trial(rb.checks["uses_result"], Trial({"grad_of_square_sum": lambda x: [2.0, 4.0]}, seed=1))
-    assert stu["observations"][-1]["kind"] == "broken"
+    stu = run_trial(rb.checks["uses_result"],
+                    Trial({"grad_of_square_sum": lambda x: torch.tensor([1 + 2j, 3j])}, seed=1))
+    # a tensor, as asked; but float() of its complex sum raises inside the rubric
+    assert stu["observations"][-1]["kind"] == "broken", stu["observations"]
     v = judge(spec, TOL, ref, stu)
     assert not v.passed
-    assert v.problem.startswith("could not use what the function returned (AttributeError")
+    assert v.problem.startswith("could not use what the function returned")
 
 
 def test_reference_that_fails_raises_reference_failed():
@@ -306,8 +317,10 @@ def test_no_student_record_without_reason_still_fails():
 def test_run_trial_records_inputs_and_observations():
     record = run_trial(rubric.checks["frozen"], Trial(REFERENCE, seed=7))
     assert [name for name, _ in record["inputs"]] == ["x", "k"]
-    assert [o["kind"] for o in record["observations"]] == ["fact", "tensor", "fact"]
-    assert record["observations"][1]["value"]["data"] == [1.5, -4.5]
+    # the call's return kind first, then what the check records
+    assert [o["kind"] for o in record["observations"]] == ["fact", "fact", "tensor", "fact"]
+    assert record["observations"][0]["role"] == "returns"
+    assert record["observations"][2]["value"]["data"] == [1.5, -4.5]
 
 
 def test_rubric_rejects_duplicate_check_ids():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-LOSES = ("detached_shares_storage",)
+LOSES = ("detached_shares_storage", "detached_cut")
 
 
 def scale_untracked(x: torch.Tensor, factor: float) -> torch.Tensor:

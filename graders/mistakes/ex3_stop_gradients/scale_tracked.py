@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-LOSES = ("scale_untracked_unconnected",)
+LOSES = ("scale_untracked_value", "scale_untracked_unconnected")
 
 
 def scale_untracked(x: torch.Tensor, factor: float) -> torch.Tensor:

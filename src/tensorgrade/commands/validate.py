@@ -2,7 +2,8 @@
 
 For every exercise: the reference solution scores full marks on several seeds,
 the stub scores zero without crashing the grader, and every classic mistake in
-graders/mistakes/<exercise>/ loses the points of the checks it names in LOSES.
+graders/mistakes/<exercise>/ loses exactly the checks it names in LOSES (so the
+declared targets stay true as graders change).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def add_parser(sub) -> None:
         help="test the graders: solutions score full marks, stubs zero, mistakes lose points (instructors)",
         description="Grade the reference solutions on several seeds (must score full marks), the stubs "
                     "(must score zero without crashing) and every file in graders/mistakes/<exercise>/ "
-                    "(must lose the points of the checks listed in its LOSES). Exits 1 on any violation.",
+                    "(must lose exactly the checks listed in its LOSES). Exits 1 on any violation.",
     )
     p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise ids (default: all)")
     add_course_option(p)
@@ -97,12 +98,16 @@ def _validate_mistake(g, ex: Exercise, path: Path) -> Finding:
     known = {c.id for c in ex.spec.checks}
     if not loses or not set(loses) <= known:
         return Finding(ex.id, name, False, f"{path}: LOSES must name checks of {ex.id} (known: {sorted(known)})")
-    kept = set()
+    kept, extra = set(), set()
     for seed in SEEDS[:2]:
         res = _exercise(g.grade(_one_file(seed, ex, path)), ex.id)
         kept |= {c.id for c in res.checks if c.id in loses and c.passed}
+        extra |= {c.id for c in res.checks if c.id not in loses and not c.passed}
     if kept:
         return Finding(ex.id, name, False, f"no longer caught: it still passes {sorted(kept)}")
+    if extra:
+        return Finding(ex.id, name, False, f"also loses {sorted(extra)}, which LOSES does not name: "
+                                           "add them to LOSES or make the mistake narrower")
     return Finding(ex.id, f"{name}: loses {', '.join(loses)}", True)
 
 

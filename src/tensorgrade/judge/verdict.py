@@ -65,6 +65,9 @@ def _error_verdict(stu: dict, hint: str) -> Verdict:
 def _fact_verdict(ref: dict, stu: dict, hint: str) -> Verdict | None:
     if stu.get("value") == ref.get("value") and type(stu.get("value")) is type(ref.get("value")):
         return None
+    if ref.get("role") == "returns":  # one wording for every wrong return type
+        return Verdict(False, what=ref["what"], problem=f"expected {ref.get('show')}, got {str(stu.get('show'))[:200]}",
+                       hint=hint)
     return Verdict(False, what=ref["what"], problem="not as expected",
                    expected=str(ref.get("show"))[:500], observed=str(stu.get("show"))[:500], hint=hint)
 

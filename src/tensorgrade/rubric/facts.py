@@ -85,11 +85,13 @@ def grad_of(t):
 
 
 def kind(obj) -> str:
-    """'tensor', 'None' or the Python type name: what a function returned, in words."""
+    """'tensor', 'None', 'tuple or list', or the Python type name: what a function returned, in words."""
     if obj is None:
         return "None"
     if safe.is_plain_tensor(obj):
         return "tensor"
+    if type(obj) in (tuple, list):
+        return "tuple or list"
     return type(obj).__name__
 
 

@@ -57,6 +57,13 @@ class Guard:
                         _set(obj, key, value)
                 except (AttributeError, TypeError):
                     pass
+            if not isinstance(now, dict):  # a class: anything added (Tensor.__eq__ = ...) is tampering
+                for key in [k for k in now if k not in before]:
+                    tampered.append(f"{name}.{key}")
+                    try:
+                        _del(obj, key)
+                    except (AttributeError, TypeError):
+                        pass
         return tampered
 
 

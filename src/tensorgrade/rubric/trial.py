@@ -80,6 +80,9 @@ class Trial:
         finally:
             if self._after_call:
                 self._after_call()
+        self.expect(f"what {name}() returns", facts.kind(result), show=_article(facts.kind(result)),
+                    hint=f"Return what the exercise asks {name}() to return.")
+        self.observations[-1]["role"] = "returns"
         return result
 
     def _error_record(self, name: str, exc: BaseException) -> dict:
@@ -122,6 +125,11 @@ class Trial:
         """Whether `y` reaches `x` in the autograd graph must match the reference; the path is shown."""
         path = facts.graph_path(y, x)
         self.expect(what, path is not None, show=facts.show_path(path), hint=hint)
+
+
+def _article(kind: str) -> str:
+    return {"tensor": "a torch.Tensor", "None": "None (nothing)", "tuple or list": "a tuple (or list)"}.get(
+        kind, f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}")
 
 
 def _show_input(value: Any) -> str:
