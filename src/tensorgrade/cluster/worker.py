@@ -129,16 +129,19 @@ class CourseOnWorker:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-_courses: dict[tuple, CourseOnWorker] = {}
+_courses: dict[tuple, CourseOnWorker] = {}  # least recently used first
 _courses_lock = threading.Lock()
+KEEP_COURSES = 3  # (course, hide list) pairs kept warm per worker process; older ones are closed
 
 
 def course_on_worker(bundle: CourseBundle, hide: tuple[str, ...] = ()) -> CourseOnWorker:
     key = (bundle.digest, hide)
     with _courses_lock:
-        if key not in _courses:
-            _courses[key] = CourseOnWorker(bundle, hide)
-        return _courses[key]
+        course = _courses.pop(key, None) or CourseOnWorker(bundle, hide)
+        _courses[key] = course
+        while len(_courses) > KEEP_COURSES:
+            _courses.pop(next(iter(_courses))).close()
+        return course
 
 
 def isolation_report() -> dict[str, dict[str, bool]]:
