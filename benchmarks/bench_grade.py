@@ -52,24 +52,34 @@ def make_class(folder: Path, n: int) -> dict[str, int]:
 
 
 class PeakMemory(threading.Thread):
-    """Samples the RSS of this process and all its descendants."""
+    """Samples the memory of this process and all its descendants.
 
-    def __init__(self):
+    PSS (proportional set size) counts a page shared by k processes as 1/k in each,
+    so the sum is the real memory in use; summed RSS counts forked, shared pages
+    many times over and is printed for comparison. `own` tracks this process's
+    RSS over time, to show whether memory grows with the number of submissions.
+    """
+
+    def __init__(self, interval: float = 0.1):
         super().__init__(daemon=True)
-        self.peak = 0
+        self.interval = interval
+        self.peak_pss = self.peak_rss = 0
+        self.own: list[int] = []
         self.stop = threading.Event()
 
     def run(self):
         me = psutil.Process()
         while not self.stop.is_set():
-            total = 0
+            pss = rss = 0
             for p in [me, *me.children(recursive=True)]:
                 try:
-                    total += p.memory_info().rss
+                    info = p.memory_full_info()
+                    pss, rss = pss + info.pss, rss + info.rss
                 except psutil.Error:
                     pass
-            self.peak = max(self.peak, total)
-            time.sleep(0.05)
+            self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
+            self.own.append(me.memory_info().rss)
+            time.sleep(self.interval)
 
 
 def main() -> None:
@@ -102,7 +112,10 @@ def main() -> None:
               f"overall: {args.n / wall:.1f} submissions/s")
         print(f"per-student latency: median {statistics.median(lat) * 1000:.1f} ms, "
               f"p95 {lat[int(0.95 * (len(lat) - 1))] * 1000:.1f} ms")
-        print(f"peak memory (RSS, all processes): {mem.peak / 2**20:.0f} MiB")
+        tenth = mem.own[max(1, len(mem.own) // 10)] if mem.own else 0
+        print(f"peak memory, all processes: {mem.peak_pss / 2**20:.0f} MiB PSS ({mem.peak_rss / 2**20:.0f} MiB summed RSS)")
+        print(f"grading process RSS: {tenth / 2**20:.0f} MiB at 10% of the run, "
+              f"{(mem.own[-1] if mem.own else 0) / 2**20:.0f} MiB at the end")
 
 
 if __name__ == "__main__":

@@ -234,7 +234,7 @@ def build_cases(sub_dir: Path, out: Path, course_root: Path) -> dict[str, dict]:
             """),
             # every call checks the return type first, so both vjp checks are lost
             lost={"vjp_value", "vjp_grad_untouched"}, exercise="ex5_autograd_grad",
-            words=["expected a torch.Tensor, got an ndarray"]),
+            words=["expected a torch.Tensor, got an object of type ndarray"]),
         "returns_subclass": dict(
             files=fn("ex6_jacobian_hessian", "jacobian", """
                 class Agreeable(torch.Tensor):
@@ -249,7 +249,7 @@ def build_cases(sub_dir: Path, out: Path, course_root: Path) -> dict[str, dict]:
                     return torch.autograd.functional.jacobian(f, x).as_subclass(Agreeable)
             """),
             lost={c.id for c in checks_of("ex6_jacobian_hessian", "jacobian")}, exercise="ex6_jacobian_hessian",
-            words=["expected a torch.Tensor, got an Agreeable"]),
+            words=["expected a torch.Tensor, got an object of type Agreeable"]),
         "returns_nan": dict(
             files=fn("ex6_jacobian_hessian", "hessian", """
                 def hessian(f, x):

@@ -313,14 +313,24 @@ def test_hidden_dir_cannot_be_read(zygote, dirs):
     msg = error(run(zygote, f"result = open('{dirs['hidden'] / 'answers.txt'}').read()"))
     assert msg.startswith(("FileNotFoundError", "PermissionError"))
     msg = error(run(zygote, f"import os; result = os.listdir('{dirs['hidden']}')"))
-    assert msg.startswith("PermissionError")
+    # hidden behind an empty mode-000 tmpfs, or gone with everything outside the system dirs
+    assert msg.startswith(("PermissionError", "FileNotFoundError"))
+
+
+@needs_root
+def test_only_system_dirs_and_the_interpreter_stay_visible(zygote, dirs):
+    """Whitelist confinement: a folder outside /usr, /etc, ... that nobody hid is gone too."""
+    assert zygote.isolation["confined_fs"] is True
+    msg = error(run(zygote, f"import os; result = os.listdir('{dirs['open']}')"))
+    assert msg.startswith("FileNotFoundError"), msg
+    assert result(run(zygote, "import torch, sys; result = sys.version_info[0]")) == 3
 
 
 @needs_root
 def test_hidden_and_other_dirs_cannot_be_written(zygote, dirs):
     for d in (dirs["hidden"], dirs["open"]):  # both are mode 0777 on the host
         msg = error(run(zygote, f"open('{d / 'planted.py'}', 'w').write('x')"))
-        assert msg.startswith(("PermissionError", "OSError")), msg
+        assert msg.startswith(("PermissionError", "OSError", "FileNotFoundError")), msg
         assert not (d / "planted.py").exists()
 
 

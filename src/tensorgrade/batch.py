@@ -24,7 +24,7 @@ from tensorgrade.grading import Grader, Plan, grader_init, zero_result
 from tensorgrade.results.gradebook import write_gradebook
 from tensorgrade.results.model import StudentResult
 from tensorgrade.results.otter import gradescope_dict
-from tensorgrade.results.store import RESULTS, load_record, save_record, student_dir, write_json
+from tensorgrade.results.store import RESULTS, load_record, save_record, student_dir, sweep_partial, write_json
 from tensorgrade.run.sandbox import Zygote
 from tensorgrade.run.submission import Submission, discover
 from tensorgrade.spec.course import Course
@@ -141,6 +141,7 @@ def run_batch(
 ) -> BatchReport:
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
+    sweep_partial(out)  # leftovers of a run that was killed mid-write
     subs = discover(submissions, [e.id for e in course.exercises])
     todo, reused = plan_jobs(course, subs, out, plan, regrade)
     on_start(len(subs), len(reused))

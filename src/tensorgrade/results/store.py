@@ -35,6 +35,16 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
+def sweep_partial(out: Path) -> int:
+    """Delete temporary files a killed run left behind (`.<name>.<random>.tmp`, never a final name)."""
+    count = 0
+    for pattern in (".*.tmp", "*/.*.tmp"):
+        for path in out.glob(pattern):
+            path.unlink(missing_ok=True)
+            count += 1
+    return count
+
+
 def write_json(path: Path, data) -> None:
     write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 

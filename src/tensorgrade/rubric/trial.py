@@ -129,7 +129,7 @@ class Trial:
 
 def _article(kind: str) -> str:
     return {"tensor": "a torch.Tensor", "None": "None (nothing)", "tuple or list": "a tuple (or list)"}.get(
-        kind, f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}")
+        kind, f"an object of type {kind}")
 
 
 def _show_input(value: Any) -> str:

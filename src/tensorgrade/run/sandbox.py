@@ -107,6 +107,8 @@ _NPROC = 64
 _NOFILE = 256
 _FSIZE = 16 * 1024**2
 _SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+# Top-level directories the child keeps seeing (the OS); every other one is covered (see _confine).
+_SYSTEM_DIRS = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "sys", "tmp", "usr", "var"}
 _SCRATCH_OPTS = "mode=1777,size=64m,nr_inodes=16384"
 _WORKDIR = "/tmp/work"
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -415,6 +417,59 @@ def _expose_interpreter(paths: list[str]) -> None:
                 os.close(fd)
 
 
+def _import_roots() -> list[str]:
+    """Where the interpreter finds its standard library and installed packages (nothing else).
+
+    Other sys.path entries (the current folder, a source checkout) are left out on
+    purpose: whatever the payload needs from them was imported before confinement,
+    and a checkout may hold a course's solutions.
+    """
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    roots = set(prefixes) | {os.path.realpath(os.path.dirname(sys.executable))}
+    for entry in sys.path:
+        real = os.path.realpath(entry) if entry else ""
+        if real and os.path.exists(real) and (
+            "-packages" in real or any(real == q or real.startswith(q + "/") for q in prefixes)
+        ):
+            roots.add(real)
+    return sorted(roots)
+
+
+def _confine(keep: list[str]) -> bool:
+    """Cover every top-level directory except the system ones with an empty tmpfs, binding back only `keep`.
+
+    A whitelist, not a blacklist: other copies of a course on the machine (a
+    checkout under /work or /home, an old output folder) vanish from the child's
+    view along with everything else that is not the OS or the interpreter.
+    """
+    ok = True
+    for name in sorted(os.listdir("/")):
+        top = "/" + name
+        if name in _SYSTEM_DIRS or os.path.islink(top) or not os.path.isdir(top):
+            continue
+        if any(p == top or top.startswith(p + "/") for p in keep):
+            continue  # the interpreter lives right here: keep it whole
+        inside = sorted(p for p in keep if p.startswith(top + "/"))
+        inside = [p for p in inside if not any(p != q and p.startswith(q + "/") for q in inside)]
+        fds = {p: os.open(p, os.O_PATH) for p in inside}
+        try:
+            _linux.mount("tmpfs", top, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "mode=0755,size=64k")
+            for path, fd in fds.items():
+                if os.path.isdir(f"/proc/self/fd/{fd}"):
+                    os.makedirs(path, exist_ok=True)
+                else:
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    open(path, "w").close()
+                _linux.mount(f"/proc/self/fd/{fd}", path, None, _linux.MS_BIND | _linux.MS_REC)
+        except OSError as exc:
+            print(f"sandbox: cannot confine {top}: {exc}", file=sys.stderr)
+            ok = False
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+    return ok
+
+
 def _first_blocked(paths: list[str]) -> tuple[str, set[str]] | None:
     """The shallowest directory on some path that others cannot traverse, with the needed entries."""
     found: dict[str, set[str]] = {}
@@ -637,6 +692,7 @@ class _Server:
             self.payload.prepare(self.spec["init"])
         _limit_threads()  # in case prepare imported torch itself
         if iso["mount_namespace"]:
+            iso["confined_fs"] = _confine(_import_roots())
             _expose_interpreter(self._needed_paths())
             iso["hidden_dirs"] = _hide(self.spec["hide"])
             iso["readonly_fs"] = _make_readonly()
