@@ -13,7 +13,7 @@ Per submission:
    kernel inherits from the grading subprocess;
 3. a subprocess (`python -m tensorgrade.otter.engine`) calls `otter.api.grade_submission`
    on the autograder zip — otter unzips it, executes the notebook in a real Jupyter
-   kernel and runs the generated tests there — and pickles the `GradingResults`
+   kernel and runs the generated tests there — and writes the `GradingResults` as JSON
    (plus otter's Gradescope dict as results.json, for inspection);
 4. the subprocess is killed with its whole process group (the kernel included) after
    `timeout` seconds; the student then scores zero with status "timeout";
@@ -27,8 +27,8 @@ the kernel (os._exit, a segfault) loses every check, not only the exercise that 
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -42,11 +42,11 @@ from tensorgrade.grading import Plan, zero_result
 from tensorgrade.otter.expected import make_bundle, write_bundle
 from tensorgrade.otter.runtime import ENV_BUNDLE
 from tensorgrade.results.model import StudentResult
-from tensorgrade.results.otter import from_grading_results
+from tensorgrade.results.otter import from_grading_results, grading_results_from_json, grading_results_to_json
 from tensorgrade.run.submission import Submission
 from tensorgrade.spec.course import Course
 
-RESULTS_PICKLE = "grading_results.pkl"
+RESULTS_JSON = "grading_results.json"  # JSON, never a pickle: student code could have written the file
 
 
 def submission_notebook(course: Course, sub: Submission):
@@ -117,15 +117,14 @@ class OtterPool:
             return result
         finally:
             _kill_group(proc)  # a kernel left behind by a crashed runner
-        pickled = folder / RESULTS_PICKLE
-        if proc.returncode != 0 or not pickled.is_file():
+        data_path = folder / RESULTS_JSON
+        if proc.returncode != 0 or not data_path.is_file():
             text = output.decode("utf-8", "replace")[-2000:]
             raise RuntimeError(f"otter failed (exit {proc.returncode}): {text}")
-        with open(pickled, "rb") as fh:
-            gr = pickle.load(fh)
+        gr, catastrophic = grading_results_from_json(json.loads(data_path.read_text(encoding="utf-8")), self.course)
         status, detail = "ok", ""
-        if gr.has_catastrophic_failure():
-            status, detail = "error", f"otter could not grade the submission: {gr._catastrophic_error}"
+        if catastrophic:
+            status, detail = "error", f"otter could not grade the submission: {catastrophic}"
         result = from_grading_results(gr, self.course, sub.student, status=status, detail=detail)
         result.seconds = time.perf_counter() - start
         return result
@@ -156,17 +155,14 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def _main(argv: list[str]) -> int:
-    """Subprocess entry: grade one submission with otter, pickle the GradingResults, write results.json."""
-    import json
-
+    """Subprocess entry: grade one submission with otter, write its GradingResults as JSON and results.json."""
     from otter.api import grade_submission
     from otter.run.run_autograder.autograder_config import AutograderConfig
 
     ag_zip, submission, out = argv
     out_dir = Path(out).resolve()
     gr = grade_submission(submission, ag_zip, quiet=True)
-    with open(out_dir / RESULTS_PICKLE, "wb") as fh:
-        pickle.dump(gr, fh)
+    (out_dir / RESULTS_JSON).write_text(json.dumps(grading_results_to_json(gr)), encoding="utf-8")
     import zipfile
 
     with zipfile.ZipFile(ag_zip) as zf:

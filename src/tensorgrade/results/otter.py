@@ -34,6 +34,35 @@ def to_grading_results(result: StudentResult) -> GradingResults:
     return gr
 
 
+def grading_results_to_json(gr: GradingResults) -> dict:
+    """The parts of a GradingResults the record needs, as plain JSON (safe to read back, unlike a pickle)."""
+    return {
+        "catastrophic": None if gr._catastrophic_error is None else repr(gr._catastrophic_error)[:2000],
+        "files": {
+            name: [{"name": str(tcr.test_case.name), "passed": bool(tcr.passed), "message": str(tcr.message or "")}
+                   for tcr in gr.get_result(name).test_case_results]
+            for name in gr.test_files
+        },
+    }
+
+
+def grading_results_from_json(data: dict, course: Course) -> tuple[GradingResults, str | None]:
+    """Rebuild a GradingResults (points and visibility from the course, verdicts from `data`)."""
+    files = []
+    for ex in course.exercises:
+        cases = {c.id: TestCase(name=c.id, body=c.verifies, hidden=c.visibility == "hidden", points=c.points,
+                                success_message=None, failure_message=None) for c in ex.spec.checks}
+        tf = ExceptionTestFile(name=ex.id, path=f"{ex.id}.py", test_cases=list(cases.values()), all_or_nothing=False)
+        for row in (data.get("files") or {}).get(ex.id, []):
+            if isinstance(row, dict) and row.get("name") in cases:
+                tf.test_case_results.append(TestCaseResult(test_case=cases[row["name"]],
+                                                           message=str(row.get("message", ""))[:5000],
+                                                           passed=row.get("passed") is True))
+        files.append(tf)
+    catastrophic = data.get("catastrophic")
+    return GradingResults(files), (str(catastrophic) if catastrophic else None)
+
+
 def from_grading_results(gr: GradingResults, course: Course, student: str, **extra) -> StudentResult:
     """The inverse, for results that otter itself produced (the otter engine)."""
     exercises = []

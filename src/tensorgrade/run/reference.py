@@ -35,7 +35,9 @@ class Reference:
         self.solutions = {
             ex.id: vars(_load_module(ex.solution, f"tensorgrade_solution_{ex.id}")) for ex in course.exercises
         }
-        self.record = lru_cache(maxsize=4096)(self._record)
+        # Hits only when seeds repeat (--seed-by fixed, the public self-check): a small cache
+        # covers every check of the course without letting memory grow with the class.
+        self.record = lru_cache(maxsize=256)(self._record)
 
     def _record(self, exercise: str, check: str, seed: int) -> dict:
         return run_trial(self.rubrics[exercise].checks[check], Trial(self.solutions[exercise], seed))
