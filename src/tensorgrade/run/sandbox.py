@@ -537,8 +537,27 @@ def _mount_hidepid_proc() -> bool:
         return False
 
 
-def _reset_scratch() -> bool:
-    """Fresh, size-capped tmpfs on /tmp, /var/tmp, /dev/shm; nothing survives a job."""
+def _scratch_keep(roots: list[str]) -> dict[str, int]:
+    """O_PATH handles on import roots that live under a scratch dir (a virtualenv in /tmp, say)."""
+    under = [r for r in roots if any(r.startswith(d + "/") for d in _SCRATCH_DIRS)]
+    return {r: os.open(r, os.O_PATH) for r in under if os.path.isdir(r)}
+
+
+def _bind_back(keep: dict[str, int], scratch: str) -> None:
+    """Re-attach kept import roots inside a freshly mounted scratch dir (read-only)."""
+    for path, fd in keep.items():
+        if path.startswith(scratch + "/"):
+            os.makedirs(path, exist_ok=True)
+            _linux.mount(f"/proc/self/fd/{fd}", path, None, _linux.MS_BIND | _linux.MS_REC)
+            _linux.mount(None, path, None, _linux.MS_BIND | _linux.MS_REMOUNT | _linux.MS_RDONLY)
+
+
+def _reset_scratch(keep: dict[str, int] | None = None) -> bool:
+    """Fresh, size-capped tmpfs on /tmp, /var/tmp, /dev/shm; nothing survives a job.
+
+    Import roots under them (`keep`) are bound back read-only, so an interpreter or
+    virtualenv installed in /tmp still works in the child.
+    """
     ok = True
     for path in _SCRATCH_DIRS:
         if not os.path.isdir(path):
@@ -549,6 +568,7 @@ def _reset_scratch() -> bool:
             pass  # first call: nothing of ours mounted yet
         try:
             _linux.mount("tmpfs", path, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, _SCRATCH_OPTS)
+            _bind_back(keep or {}, path)
         except OSError:
             ok = False
     return ok
@@ -675,6 +695,7 @@ class _Server:
         self.proto_out = proto_out
         self.isolation = isolation
         self.payload = None
+        self.scratch_keep: dict[str, int] = {}
         self.pidns_fd: int | None = None
         self.uid: int | None = None
         self.env = {**_BASE_ENV, **spec["env"], "HOME": _WORKDIR, "TMPDIR": "/tmp"}
@@ -692,12 +713,13 @@ class _Server:
             self.payload.prepare(self.spec["init"])
         _limit_threads()  # in case prepare imported torch itself
         if iso["mount_namespace"]:
+            self.scratch_keep = _scratch_keep(_import_roots())
             iso["confined_fs"] = _confine(_import_roots())
             _expose_interpreter(self._needed_paths())
             iso["hidden_dirs"] = _hide(self.spec["hide"])
             iso["readonly_fs"] = _make_readonly()
             iso["proc_hidepid"] = _mount_hidepid_proc()
-            iso["scratch_tmpfs"] = _reset_scratch()
+            iso["scratch_tmpfs"] = _reset_scratch(self.scratch_keep)
         self.pidns_fd = _open_pid_namespace(self.spec["pid_namespace"])
         iso["pid_namespace"] = self.pidns_fd is not None
         if self.pidns_fd is None and _linux.AVAILABLE:
@@ -898,7 +920,7 @@ class _Server:
 
     def _cleanup(self, pid: int, workdir: str) -> None:
         if self.isolation["mount_namespace"]:
-            _reset_scratch()
+            _reset_scratch(self.scratch_keep)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
