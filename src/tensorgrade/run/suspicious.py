@@ -14,7 +14,7 @@ MODULES = {"gc", "ctypes", "subprocess", "socket", "signal", "multiprocessing", 
            "resource", "threading", "inspect"}
 ATTRIBUTES = {"sys.modules", "sys.setprofile", "sys.settrace", "sys._getframe", "os.fork", "os.forkpty", "os.system",
               "os.kill", "os.killpg", "os._exit", "os.setsid", "os.exec", "os.spawn", "os.popen", "os.dup2",
-              "sys.exit"}
+              "sys.exit", "os.write", "os.fdopen", "os.dup", "os.open"}  # os.write(3, ...) could forge grader messages
 NAMES = {"__builtins__", "__import__", "__subclasses__", "__globals__", "__code__"}
 # Cheap pre-filter: ordinary autograd code mentions none of these words, so it is never parsed.
 _WORDS = re.compile(r"\b(" + "|".join(sorted({*MODULES, *NAMES, "sys", "os"})) + r")\b")
