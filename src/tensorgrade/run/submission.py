@@ -66,8 +66,19 @@ def _ipython_line(line: str) -> bool:
     return stripped.startswith(("%", "!")) or bool(re.match(r"^[\w, ]+=\s*[!%]", stripped))
 
 
+CELL_RUNNER = '''# [tensorgrade] Each code cell runs on its own, as in Jupyter: an error in one cell is
+# reported and the next cells still run (a scratch cell calling an unfinished function
+# must not cost the whole notebook). IPython-only lines are commented out.
+def __tensorgrade_cell(number, source):
+    try:
+        exec(compile(source, f"<cell {number}>", "exec"), globals())
+    except (Exception, SystemExit) as exc:
+        print(f"[tensorgrade] cell {number} raised {type(exc).__name__}: {exc}")
+'''
+
+
 def notebook_to_source(data: bytes, name: str) -> str:
-    """The code cells of a notebook as one Python file; IPython-only lines become comments."""
+    """The code cells of a notebook as one Python file that runs each cell on its own, like Jupyter."""
     try:
         nb = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -88,8 +99,8 @@ def notebook_to_source(data: bytes, name: str) -> str:
                 continue
             lines = lines[1:]
         kept = [f"# [tensorgrade] skipped IPython line: {ln.strip()[:60]}" if _ipython_line(ln) else ln for ln in lines]
-        parts.append(f"# [tensorgrade] cell {i + 1}\n" + "\n".join(kept))
-    return "\n\n".join(parts) + "\n"
+        parts.append(f"__tensorgrade_cell({i + 1}, {chr(10).join(kept)!r})")
+    return CELL_RUNNER + "\n" + "\n".join(parts) + "\n"
 
 
 def _to_source(name: str, data: bytes) -> str:
