@@ -396,6 +396,7 @@ def test_printed_output_is_truncated(batch):
 
 def test_forged_output_is_ignored(batch):
     rec = record(batch["out"], "forged_json")
+    assert scores(rec) == expected_scores({"vjp_value"})
     results = json.loads((batch["out"] / "forged_json" / "results.json").read_text())
     assert results["score"] == sum(expected_scores({"vjp_value"}).values())
     assert '"ev": "record"' not in json.dumps(results)

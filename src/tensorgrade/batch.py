@@ -44,6 +44,18 @@ def job_digest(sub: Submission, course_version: str, plan: Plan) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+def grade_concurrently(grade_one: Callable[[Submission], StudentResult], subs: Iterable[Submission],
+                       workers: int) -> Iterator[tuple[Submission, StudentResult | BaseException]]:
+    """Run `grade_one` on `workers` threads; yield (submission, record or exception) as each finishes."""
+    with ThreadPoolExecutor(workers) as ex:
+        futures = {ex.submit(grade_one, s): s for s in subs}
+        for fut in as_completed(futures):
+            try:
+                yield futures[fut], fut.result()
+            except Exception as exc:  # infrastructure trouble: recorded, the batch goes on
+                yield futures[fut], exc
+
+
 def infrastructure_failure(sub: Submission, exc: BaseException, course: Course) -> StudentResult:
     """A zero record for a student whose grading failed through no fault of their code (retried next run)."""
     return zero_result(course, sub.student, "error", f"grading infrastructure failed: {type(exc).__name__}: {exc}")
@@ -79,14 +91,7 @@ class LocalPool:
             self.free.put(zygote)
 
     def grade(self, subs: Iterable[Submission]) -> Iterator[tuple[Submission, StudentResult | BaseException]]:
-        with ThreadPoolExecutor(self.workers) as ex:
-            futures = {ex.submit(self._grade_one, s): s for s in subs}
-            for fut in as_completed(futures):
-                sub = futures[fut]
-                try:
-                    yield sub, fut.result()
-                except Exception as exc:  # infrastructure trouble: recorded, the batch goes on
-                    yield sub, exc
+        return grade_concurrently(self._grade_one, subs, self.workers)
 
     def close(self) -> None:
         for z in self.zygotes:

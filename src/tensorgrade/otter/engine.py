@@ -34,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -130,17 +129,12 @@ class OtterPool:
         return result
 
     def grade(self, subs: Iterable[Submission]) -> Iterator[tuple[Submission, StudentResult | BaseException]]:
-        with ThreadPoolExecutor(self.workers) as ex:
-            futures = {}
-            for sub in subs:
-                self._count += 1
-                futures[ex.submit(self.grade_one, sub, self._count)] = sub
-            for fut in as_completed(futures):
-                sub = futures[fut]
-                try:
-                    yield sub, fut.result()
-                except Exception as exc:  # infrastructure trouble: recorded, the batch goes on
-                    yield sub, exc
+        from tensorgrade.batch import grade_concurrently
+
+        subs = list(subs)
+        numbered = {id(sub): i for i, sub in enumerate(subs, start=self._count + 1)}  # a private folder each
+        self._count += len(subs)
+        return grade_concurrently(lambda sub: self.grade_one(sub, numbered[id(sub)]), subs, self.workers)
 
     def close(self) -> None:
         self._tmp.cleanup()
