@@ -40,7 +40,7 @@ class Job:
 
 def job_digest(sub: Submission, course_version: str, plan: Plan) -> str:
     """Changes when the submission, the course's grading files, the plan or tensorgrade change."""
-    text = f"{sub.digest()}\0{course_version}\0{plan.seed_by}\0{__version__}"
+    text = f"{sub.digest()}\0{course_version}\0{plan.seed_by}\0{plan.engine}\0{__version__}"
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

@@ -43,6 +43,7 @@ class Plan:
 
     public_only: bool = False
     seed_by: str = "student"  # "student": per-student inputs; "fixed": everyone gets the same
+    engine: str = "fast"  # which engine graded: part of the resume digest, so switching engines regrades
 
     def student_key(self, student: str) -> str:
         if self.public_only:

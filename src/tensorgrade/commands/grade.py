@@ -24,7 +24,8 @@ def add_parser(sub) -> None:
         help="grade a folder of submissions: grades.csv, per-student results.json (instructors)",
         description="Grade every submission in SUBMISSIONS (a folder per student, one .py or .ipynb per student, "
                     "or a .zip of either; the student id is the file or folder name). Student code runs in a "
-                    "sandbox. Writes OUT/grades.csv and OUT/<student>/results.json (Gradescope format). "
+                    "sandbox. Writes OUT/grades.csv, OUT/summary.html and, per student, OUT/<student>/results.json "
+                    "(Gradescope format), report.html and report.pdf. "
                     "Re-running skips students whose submission and course are unchanged. Exit code is "
                     "non-zero only when grading itself failed, never because students lost points.",
     )
@@ -86,7 +87,7 @@ def run(args) -> int:
         console.print("[red]--workers must be at least 1[/]")
         return 2
     course = load(args)
-    plan = Plan(seed_by=args.seed_by)
+    plan = Plan(seed_by=args.seed_by, engine=args.engine)
     started = time.perf_counter()
     progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
                         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.description}"),
