@@ -13,8 +13,8 @@ of the gradebook, per-student records and reports (that is `run_batch`'s job).
 Faults: a worker that dies mid-task has its task re-run elsewhere by Dask.  A task
 that keeps killing workers fails with `KilledWorker` after
 `distributed.scheduler.allowed-failures` retries; its submissions are then re-sent
-one per task, so only the culprit ends as a per-student failure (`WorkerKilled`,
-recorded by run_batch as status "error" and retried on the next run).
+one per task, so only the culprit ends as a per-student failure (a final record with
+status "error", detail `WorkerKilled: ...`, flagged for review; not a failed batch).
 
 dask is an optional dependency (`pip install "tensorgrade[dask]"`): it is imported
 only when a pool is created.
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from tensorgrade.cluster.worker import CourseBundle, grade_batch, ship_course
-from tensorgrade.grading import Plan
+from tensorgrade.grading import Plan, zero_result
 from tensorgrade.results.model import StudentResult
 from tensorgrade.run.submission import Submission
 from tensorgrade.spec.course import COURSE_FILE, Course
@@ -47,7 +47,10 @@ LOST_BUNDLE_RETRIES = 3
 
 
 class WorkerKilled(RuntimeError):
-    """Grading one submission killed Dask workers repeatedly (KilledWorker after allowed-failures)."""
+    """Grading one submission killed Dask workers repeatedly (KilledWorker after allowed-failures).
+
+    Reported as that student's final record (status "error", flagged for review), not raised.
+    """
 
 
 def course_bundle(course: Course) -> CourseBundle:
@@ -205,10 +208,7 @@ class DaskPool:
                     if len(chunk) > 1:  # find the culprit: its submissions again, one per task, first in line
                         waiting.extendleft([sub] for sub in reversed(chunk))
                     else:
-                        yield chunk[0], WorkerKilled(
-                            "every Dask worker process that graded this submission died (KilledWorker after "
-                            "distributed.scheduler.allowed-failures retries); the sandbox contains student code, "
-                            "so look at the workers' memory and logs (e.g. the OOM killer)")
+                        yield chunk[0], self._killer_record(chunk[0])
                 elif isinstance(exc, CancelledError) and lost.get(id(chunk[0]), 0) < LOST_BUNDLE_RETRIES:
                     # the course bundle was lost for good (should not happen, see _ship_course): send it again
                     lost[id(chunk[0])] = lost.get(id(chunk[0]), 0) + 1
@@ -221,6 +221,15 @@ class DaskPool:
         finally:
             for fut, _ in running.values():
                 fut.cancel()
+
+    def _killer_record(self, sub: Submission) -> StudentResult:
+        """A final per-student failure: the batch goes on and later runs do not retry it (--regrade does)."""
+        detail = (f"{WorkerKilled.__name__}: every Dask worker process that graded this submission died "
+                  "(KilledWorker after distributed.scheduler.allowed-failures retries); look at the workers' "
+                  "memory and logs (e.g. the OOM killer)")
+        result = zero_result(self.course, sub.student, "error", detail)
+        result.flags.append("killed its grading worker repeatedly: review by hand")
+        return result
 
     @staticmethod
     def _unpack(chunk: list[Submission], items: list[dict]):
