@@ -8,13 +8,12 @@ at build time; the grading path (sandbox, Grader, judge) is the same.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from rich.console import Console
 
-from tensorgrade.commands.common import add_course_option, find_course_root
-from tensorgrade.grading import Grader, Plan, grader_init
+from tensorgrade.commands.common import add_course_option, find_course_root, grader
+from tensorgrade.grading import Plan
 from tensorgrade.render.terminal import show_check
 from tensorgrade.run.submission import read_submission
 from tensorgrade.spec.course import load_course
@@ -41,21 +40,11 @@ def is_student_distribution(root: Path) -> bool:
     return not (root / "solutions").is_dir() and (root / BUNDLE).is_file()
 
 
-@contextlib.contextmanager
-def _grader(course, plan: Plan, student_dist: bool):
-    """A Grader with one warm sandbox zygote; the reference is the solutions or the stored records."""
-    from tensorgrade.run.sandbox import Zygote
+def stored_reference(course):
+    """The public checks' expected records shipped with the student distribution."""
+    from tensorgrade.otter.expected import BUNDLE, StoredReference
 
-    if student_dist:
-        from tensorgrade.otter.expected import BUNDLE, StoredReference
-
-        reference = StoredReference(course.root / BUNDLE)
-    else:
-        from tensorgrade.run.reference import Reference
-
-        reference = Reference(course)
-    with Zygote("tensorgrade.run.child", grader_init(course), hide=[str(course.root)]) as zygote:
-        yield Grader(course, zygote, reference, plan)
+    return StoredReference(course.root / BUNDLE)
 
 
 def run(args) -> int:
@@ -72,7 +61,8 @@ def run(args) -> int:
     sub = read_submission(path.resolve(), [e.id for e in course.exercises])
     sub.student = "you"
     console.print(f"Checking {len(chosen)} exercise(s) from [bold]{path}[/] on the public checks ...")
-    with _grader(course, Plan(public_only=True), student_dist) as g:
+    reference = stored_reference(course) if student_dist else None
+    with grader(course, Plan(public_only=True), reference=reference) as g:
         result = g.grade(sub)
     if sub.status != "ok":
         console.print(f"[red]Cannot read your submission: {sub.detail}[/]")

@@ -33,9 +33,13 @@ def load(args) -> Course:
 
 
 @contextlib.contextmanager
-def grader(course: Course, plan: Plan, *, hide: list[Path] = ()):
-    """A Grader with one warm sandbox zygote; the zygote is gone when the block ends."""
-    reference = Reference(course)
+def grader(course: Course, plan: Plan, *, reference=None, hide: list[Path] = ()):
+    """A Grader with one warm sandbox zygote; the zygote is gone when the block ends.
+
+    `reference` gives expected records: the course's solutions by default, or stored
+    records (the student distribution has no solutions).
+    """
+    reference = reference if reference is not None else Reference(course)
     hidden = [str(course.root), *map(str, hide)]
     with Zygote("tensorgrade.run.child", grader_init(course), hide=hidden) as zygote:
         yield Grader(course, zygote, reference, plan)
