@@ -487,3 +487,22 @@ def test_guard_restores_deleted_function_and_tensor_method():
 def test_guard_untouched_reports_nothing():
     guard = Guard.default()
     assert guard.restore() == []
+
+
+# checks that need no reference run ----------------------------------------------------------
+
+
+def test_unimplemented_first_step_needs_no_reference():
+    from tensorgrade.judge.verdict import unimplemented_verdict
+
+    def stub(x):
+        raise NotImplementedError("zero_grad_: not implemented yet")
+
+    rec = run_trial(rubric.checks["zero_in_place"], Trial({**REFERENCE, "zero_grad_": stub}, seed=3))
+    v = unimplemented_verdict(rec)
+    assert v is not None and not v.passed and "not implemented yet" in v.problem
+    missing = run_trial(rubric.checks["zero_in_place"], Trial({}, seed=3))
+    assert "not defined" in unimplemented_verdict(missing).problem
+    # anything else still needs the reference: a wrong answer, a crash, no record at all
+    assert unimplemented_verdict(run_trial(rubric.checks["zero_in_place"], Trial(REFERENCE, seed=3))) is None
+    assert unimplemented_verdict(None) is None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tensorgrade import seeds
-from tensorgrade.judge.verdict import judge
+from tensorgrade.judge.verdict import judge, unimplemented_verdict
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
 from tensorgrade.run.reference import Reference
 from tensorgrade.run.sandbox import Limits, Outcome
@@ -195,10 +195,11 @@ class Grader:
     def _judge_exercise(self, student: str, ex, records, status: str, detail: str) -> ExerciseResult:
         checks = []
         for spec in self.checks(ex):
-            seed = self.seed(student, ex.id, spec.id)
-            expected = self.reference.record(ex.id, spec.id, seed)
             record = records.get((ex.id, spec.id))
-            verdict = judge(spec, ex.spec.tolerance_for(spec.id), expected, record, stopped=detail or None)
+            verdict = unimplemented_verdict(record)  # needs no expected values: skip the reference run
+            if verdict is None:
+                expected = self.reference.record(ex.id, spec.id, self.seed(student, ex.id, spec.id))
+                verdict = judge(spec, ex.spec.tolerance_for(spec.id), expected, record, stopped=detail or None)
             checks.append(CheckResult(
                 id=spec.id, function=spec.function, points=spec.points,
                 score=spec.points if verdict.passed else 0.0, visibility=spec.visibility,

@@ -72,6 +72,19 @@ def _fact_verdict(ref: dict, stu: dict, hint: str) -> Verdict | None:
                    expected=str(ref.get("show"))[:500], observed=str(stu.get("show"))[:500], hint=hint)
 
 
+def unimplemented_verdict(student: dict | None) -> Verdict | None:
+    """The verdict for a check whose very first step met a missing or unimplemented function, else None.
+
+    Such a verdict shows no expected values or inputs, so the reference need not run
+    (untouched stubs are common in real classes).
+    """
+    first = ((student or {}).get("observations") or [None])[0]
+    if isinstance(first, dict) and first.get("kind") == "error" and (first.get("not_implemented")
+                                                                      or first.get("missing")):
+        return _error_verdict(first, "")
+    return None
+
+
 def judge(check: CheckSpec, tolerance: Tolerance, reference: dict, student: dict | None,
           stopped: str | None = None) -> Verdict:
     """Pass or fail `check`, explaining the first difference between the two records.
