@@ -41,7 +41,9 @@ def summary_view(results: list[StudentResult], course: Course, out: Path | None 
                 row["n"] += 1
                 if c.passed:
                     row["passed"] += 1
-                elif c.feedback.strip():
+                elif c.feedback.strip() and r.status == "ok":
+                    # a submission that could not be graded at all (unreadable, duplicate, ...) says
+                    # nothing about this check; it is listed among the students who need a look
                     row["messages"][c.feedback.strip().splitlines()[0]] += 1
     check_rows = []
     for row in checks.values():
