@@ -33,7 +33,16 @@ class StudentFailed(Exception):
         self.record = record
 
 
-def _where(tb, filenames: set[str]) -> str | None:
+def exception_message(exc: BaseException, limit: int = 500) -> str:
+    """str(exc), shortened; a hostile __str__ (even one raising SystemExit) cannot escape."""
+    try:
+        text = str(exc)
+    except BaseException:
+        text = f"<{type(exc).__name__} whose message could not be shown>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def student_location(tb, filenames: set[str]) -> str | None:
     """The innermost line of student code in a traceback, as 'file.py, line N'."""
     found = None
     for frame in traceback.extract_tb(tb):
@@ -89,18 +98,13 @@ class Trial:
 
     def _error_record(self, name: str, exc: BaseException) -> dict:
         kind = type(exc).__name__
-        try:
-            text = str(exc)
-        except BaseException:  # a hostile __str__ (even one raising SystemExit) must not escape
-            text = f"<{kind} whose message could not be shown>"
-        if len(text) > 500:
-            text = text[:497] + "..."
+        text = exception_message(exc)
         return {
             "kind": "error",
             "function": name,
             "error": kind,
             "message": text,
-            "where": _where(exc.__traceback__, self._student_files),
+            "where": student_location(exc.__traceback__, self._student_files),
             "not_implemented": isinstance(exc, NotImplementedError),
             "banned": isinstance(exc, BannedCall),
         }

@@ -19,7 +19,7 @@ from typing import Callable
 from tensorgrade.rubric.ban import banned_files
 from tensorgrade.rubric.guard import Guard
 from tensorgrade.rubric.registry import Rubric, rubric_from_source
-from tensorgrade.rubric.trial import Trial, run_trial
+from tensorgrade.rubric.trial import Trial, exception_message, run_trial, student_location
 
 RUBRICS: dict[str, Rubric] = {}
 BANS: dict[str, dict[str, dict[str, str]]] = {}
@@ -72,13 +72,11 @@ def _import_student(module: str) -> object:
 
 
 def _error(exc: BaseException, files: set[str]) -> dict:
-    from tensorgrade.rubric.trial import _where
-
-    where, message = _where(exc.__traceback__, files), str(exc)
+    where, message = student_location(exc.__traceback__, files), exception_message(exc)
     if isinstance(exc, SyntaxError):
         where = f"{os.path.basename(exc.filename or '?')}, line {exc.lineno}"
-        message = exc.msg
-    return {"error": type(exc).__name__, "message": message[:500], "where": where}
+        message = str(exc.msg)[:500]
+    return {"error": type(exc).__name__, "message": message, "where": where}
 
 
 def run(job: dict, emit: Callable[[dict], None]) -> None:
