@@ -16,7 +16,7 @@ def prepare(init):
     globals()["INIT"] = init
 
 
-def run(job, emit):
+def run(job, emit, progress=None):
     scope = {"emit": emit, "torch": torch, "__name__": "__student__"}
     try:
         exec(compile(job["code"], "<student>", "exec"), scope)

@@ -11,8 +11,10 @@ held reference solutions or expected values; verdicts are decided here.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
+
+from tensorgrade import wire
 
 from tensorgrade import seeds
 from tensorgrade.judge.verdict import judge, unimplemented_verdict
@@ -65,6 +67,7 @@ def limits_for(course: Course) -> Limits:
 def grader_init(course: Course) -> dict:
     """What a zygote needs to run trials: the graders' source and banned APIs, no solutions."""
     return {
+        "allowed_imports": list(course.spec.grading.allowed_imports),
         "graders": {
             ex.id: {
                 "source": ex.grader.read_text(encoding="utf-8"),
@@ -72,8 +75,21 @@ def grader_init(course: Course) -> dict:
                 "banned": {f.name: f.banned for f in ex.spec.functions if f.banned},
             }
             for ex in course.exercises
-        }
+        },
     }
+
+
+@dataclass
+class _Run:
+    """What the student's children reported, filed per exercise and check."""
+
+    records: dict = field(default_factory=dict)  # (exercise, check) -> record
+    outputs: dict = field(default_factory=dict)  # (exercise, check) -> printed output
+    states: dict = field(default_factory=dict)  # exercise -> (status, detail)
+    stopped: dict = field(default_factory=dict)  # (exercise, check) -> why no record came
+    refusals: list = field(default_factory=list)
+    import_output: list = field(default_factory=list)
+    raw_output: list = field(default_factory=list)
 
 
 class Grader:
@@ -98,108 +114,109 @@ class Grader:
             result.seconds = time.perf_counter() - start
             return result
         result.flags = sorted({reason for src in sub.files.values() for reason in suspicious(src)})
-        records, states, output = self._run_student(sub, result)
+        run = self._run_student(sub)
         for ex in self.course.exercises:
             if ex.id in sub.unreadable:
                 result.exercises.append(self._zero(ex, "unreadable", sub.unreadable[ex.id]))
             elif ex.id not in sub.modules:
                 result.exercises.append(self._zero(ex, "missing", f"no file {ex.id}.py in the submission"))
             else:
-                status, detail = states.get(ex.id, ("ok", ""))
-                result.exercises.append(self._judge_exercise(sub.student, ex, records, status, detail))
-        result.output = output
+                status, detail = run.states.get(ex.id, ("ok", ""))
+                result.exercises.append(self._judge_exercise(sub.student, ex, run, status, detail))
+        refused = sorted({_refusal_text(r) for r in run.refusals})
+        result.flags += [f"refused: {text}" for text in refused[:20]]
+        hidden_ran = any(c.visibility == "hidden" for ex in self.course.exercises for c in self.checks(ex))
+        public = run.import_output + [text for (ex, ch), text in run.outputs.items() if text and not self._hidden(ex, ch)]
+        hidden = [text for (ex, ch), text in run.outputs.items() if text and self._hidden(ex, ch)]
+        (hidden if hidden_ran else public).extend(run.raw_output)
+        result.output = "\n".join(public)
+        result.hidden_output = "\n".join(hidden)
         result.seconds = time.perf_counter() - start
         return result
 
+    def _hidden(self, ex_id: str, check_id: str) -> bool:
+        return self.course.exercise(ex_id).spec.check(check_id).visibility == "hidden"
+
     # -- stage: run student code ------------------------------------------
-    def _job(self, sub: Submission, exercises: list) -> dict:
+    def _job(self, sub: Submission, pending: list) -> dict:
         return {
             "files": sub.files,
+            "notebooks": sorted(sub.notebooks),
             "exercises": [
                 {
                     "id": ex.id,
                     "module": sub.modules[ex.id],
-                    "checks": [{"id": c.id, "seed": self.seed(sub.student, ex.id, c.id)} for c in self.checks(ex)],
+                    "checks": [{"id": c.id, "seed": self.seed(sub.student, ex.id, c.id)} for c in checks],
                 }
-                for ex in exercises
+                for ex, checks in pending
             ],
         }
 
-    def _run_student(self, sub: Submission, result: StudentResult):
-        """Run every exercise in a child; after a fatal fault continue with the rest in a fresh child."""
-        pending = [ex for ex in self.course.exercises if ex.id in sub.modules and ex.id not in sub.unreadable]
-        records: dict[tuple[str, str], dict] = {}
-        states: dict[str, tuple[str, str]] = {}
-        outputs = []
+    def _run_student(self, sub: Submission) -> _Run:
+        """Run every exercise in a child; after a fault go on from the next check (or exercise) in a fresh child."""
+        run = _Run()
+        pending = [(ex, self.checks(ex)) for ex in self.course.exercises
+                   if ex.id in sub.modules and ex.id not in sub.unreadable]
         while pending:
             outcome = self.runner.run(self._job(sub, pending), self.limits)
             if outcome.output:
-                outputs.append(outcome.output)
-            current = self._absorb(outcome.messages, records, states, result)
-            done = {ex_id for ex_id in states} | {ex for ex, _ in records}
-            if outcome.status == "ok":
+                run.raw_output.append(outcome.output)
+            position, fault = _absorb(outcome.messages, pending, run)
+            if outcome.status == "ok" and fault is None and position is None:
                 break
-            culprit = current or pending[0].id
-            call = self._last_call(outcome)
-            fault = (_status_name(outcome.status), self._stopped(outcome, current_call=call))
-            # A fault while importing a file hits every exercise that file holds.
-            hit = [ex.id for ex in pending if sub.modules[ex.id] == sub.modules[culprit]] if call is None else [culprit]
-            for ex_id in hit:
-                if not any(key[0] == ex_id for key in records):
-                    states[ex_id] = fault
-                    done.add(ex_id)
-            states[culprit] = fault
-            done.add(culprit)
-            pending = [ex for ex in pending if ex.id not in done]
-        return records, states, "\n".join(outputs)
-
-    @staticmethod
-    def _absorb(messages, records, states, result) -> str | None:
-        """File the child's messages; return the exercise that was running last."""
-        current = None
-        for msg in messages:
-            if not isinstance(msg, dict):
+            ex_pos, check_pos, imported = position if position is not None else (len(pending), 0, False)
+            if fault is not None:  # an event out of order or malformed: nothing of this exercise is trusted
+                ex, _ = pending[min(ex_pos, len(pending) - 1)]
+                self._drop(run, ex.id)
+                run.states[ex.id] = ("protocol", f"stopped: the code interfered with the grader's channel ({fault})")
+                pending = pending[min(ex_pos, len(pending) - 1) + 1:]
                 continue
-            ev = msg.get("ev")
-            if ev == "exercise":
-                current = str(msg.get("exercise"))
-            elif ev == "import_error":
-                where = f" ({msg.get('where')})" if msg.get("where") else ""
-                states[str(msg.get("exercise"))] = (
-                    "error", f"importing your code raised {msg.get('error')}: {msg.get('message')}{where}")
-            elif ev == "record" and isinstance(msg.get("record"), dict):
-                records[(str(msg.get("exercise")), str(msg.get("check")))] = msg["record"]
-            elif ev == "tampered":
-                names = [str(n) for n in msg.get("names", [])][:10]
-                result.flags.append("patched " + ", ".join(names))
-            elif ev == "done":
-                current = None
-        return current
+            if ex_pos >= len(pending):
+                break
+            ex, checks = pending[ex_pos]
+            status = _status_name(outcome.status if outcome.status != "ok" else "exit")
+            call = outcome.stopped.get("function") if outcome.stopped.get("phase") == "calling" else None
+            text = self._stopped(outcome, call, imported)
+            if not imported:  # a fault while importing a file hits every exercise that file holds
+                module = sub.modules[ex.id]
+                for other, _ in pending[ex_pos:]:
+                    if sub.modules[other.id] == module:
+                        run.states[other.id] = (status, text)
+                pending = [(e, c) for e, c in pending[ex_pos:] if sub.modules[e.id] != module]
+                continue
+            run.states[ex.id] = (status, text)
+            run.stopped[(ex.id, checks[check_pos].id)] = text
+            rest = checks[check_pos + 1:]
+            pending = ([(ex, rest)] if rest else []) + pending[ex_pos + 1:]
+        return run
 
     @staticmethod
-    def _last_call(outcome: Outcome) -> str | None:
-        for msg in reversed(outcome.messages):
-            if isinstance(msg, dict) and msg.get("ev") == "call":
-                return str(msg.get("function"))
-            if isinstance(msg, dict) and msg.get("ev") in ("record", "exercise"):
-                return None
-        return None
+    def _drop(run: _Run, ex_id: str) -> None:
+        for key in [k for k in run.records if k[0] == ex_id]:
+            del run.records[key]
+            run.outputs.pop(key, None)
 
-    def _stopped(self, outcome: Outcome, current_call: str | None) -> str:
+    def _stopped(self, outcome: Outcome, call: str | None, imported: bool) -> str:
         text = STOPPED.get(outcome.status, "stopped: {detail}").format(
             limit=self.limits.idle_seconds, memory=self.limits.memory_bytes // 1024**2, detail=outcome.detail)
-        where = f" while running {current_call}()" if current_call else " while importing your code"
+        if call:
+            where = f" while running {call}()"
+        elif imported:
+            where = " while the grader was checking what your code returned"
+        else:
+            where = " while importing your code"
         return f"{text}{where} ({outcome.detail})" if outcome.detail else text + where
 
     # -- stages: reference + judge ------------------------------------------
-    def _judge_exercise(self, student: str, ex, records, status: str, detail: str) -> ExerciseResult:
+    def _judge_exercise(self, student: str, ex, run: _Run, status: str, detail: str) -> ExerciseResult:
         checks = []
         for spec in self.checks(ex):
-            record = records.get((ex.id, spec.id))
+            record = run.records.get((ex.id, spec.id))
+            stopped = run.stopped.get((ex.id, spec.id)) or (detail if record is None else None) or None
             verdict = unimplemented_verdict(record)  # needs no expected values: skip the reference run
             if verdict is None:
                 expected = self.reference.record(ex.id, spec.id, self.seed(student, ex.id, spec.id))
-                verdict = judge(spec, ex.spec.tolerance_for(spec.id), expected, record, stopped=detail or None)
+                verdict = judge(spec, ex.spec.tolerance_for(spec.id), expected, record, stopped=stopped)
             checks.append(CheckResult(
                 id=spec.id, function=spec.function, points=spec.points,
                 score=spec.points if verdict.passed else 0.0, visibility=spec.visibility,
@@ -220,6 +237,56 @@ def zero_exercise(ex, checks, status: str, detail: str) -> ExerciseResult:
 def zero_result(course: Course, student: str, status: str, detail: str) -> StudentResult:
     exercises = [zero_exercise(ex, ex.spec.checks, status, detail) for ex in course.exercises]
     return StudentResult(student=student, exercises=exercises, status=status, detail=detail)
+
+
+def _absorb(messages: list[dict], pending: list, run: _Run):
+    """File the child's events, checking they come in the job's order.
+
+    Returns ((exercise index, check index, imported), fault): where the child got
+    to (None when it finished everything), and why the events broke the protocol
+    (None when they did not).
+    """
+    events = iter(messages)
+    for ex_pos, (ex, checks) in enumerate(pending):
+        try:
+            event = wire.from_json(next(events))
+        except StopIteration:
+            return (ex_pos, 0, False), None
+        except wire.Malformed as exc:
+            return (ex_pos, 0, False), str(exc)
+        if event.exercise != ex.id or not isinstance(event, (wire.Imported, wire.ImportError_)):
+            return (ex_pos, 0, False), f"expected the import of {ex.id}"
+        run.refusals += event.refusals
+        if event.output:
+            run.import_output.append(event.output)
+        if isinstance(event, wire.ImportError_):
+            where = f" ({event.where})" if event.where else ""
+            status = "policy" if event.kind == "policy" else "error"
+            verb = {"policy": "your code uses something not allowed in submissions",
+                    "syntax": "your code is not valid Python"}.get(event.kind, "importing your code raised")
+            run.states[ex.id] = (status, f"{verb}: {event.message}{where}")
+            continue
+        for check_pos, check in enumerate(checks):
+            try:
+                event = wire.from_json(next(events))
+            except StopIteration:
+                return (ex_pos, check_pos, True), None
+            except wire.Malformed as exc:
+                return (ex_pos, check_pos, True), str(exc)
+            if not isinstance(event, wire.Record) or (event.exercise, event.check) != (ex.id, check.id):
+                return (ex_pos, check_pos, True), f"expected the record of {ex.id}.{check.id}"
+            run.records[(ex.id, check.id)] = event.record
+            run.outputs[(ex.id, check.id)] = event.output
+            run.refusals += event.refusals
+    if next(events, None) is not None:
+        return (len(pending), 0, False), "events after the last check"
+    return None, None
+
+
+def _refusal_text(refusal: dict) -> str:
+    where = f"{refusal['file']}, line {refusal['line']}: " if refusal.get("line") else (
+        f"{refusal['file']}: " if refusal.get("file") else "")
+    return f"{where}{refusal['what']}"
 
 
 def _status_name(sandbox_status: str) -> str:

@@ -8,15 +8,29 @@
         tests/<id>.py               otter tests, public checks only (for the notebook's check cells)
         tensorgrade_otter.json      public checks' seeds and expected records (seed key `seeds.PUBLIC`)
         <assignment>.ipynb          prompts, one code cell per stub, a `grader.check` cell per exercise
-    dist/autograder/autograder.zip  built by `otter.generate.main`: otter tests for every check
-                                    (points and `hidden` from the YAML), otter_config.json from
-                                    course.yml, and as support files the tensorgrade wheel (installed
-                                    by the requirements) and the bundle for the fixed seed key.
+    dist/autograder/autograder.zip  built by `otter.generate.main`, then completed here:
+        otter_config.json           from course.yml, with `plugins: [TensorgradePlugin]`
+        tests/<id>.py               placeholder otter tests, one case per check (points and `hidden`
+                                    from the YAML); they fail unless the plugin overwrites them
+        files/tensorgrade-*.whl     tensorgrade, installed by the requirements (environment.yml)
+        tensorgrade-data/           what the plugin grades with, outside otter's files/ (so never
+                                    copied next to the submission): course.yml, exercises/<id>.yml
+                                    (all checks) and stubs, checks/<id>.py (the full check code) and
+                                    tensorgrade_otter.json (expected records, seed key "fixed")
+
+Where judging happens. In the student distribution the check cells run tensorgrade's checks
+in the student's own kernel (otter/runtime.py): that is the student's machine, the public
+checks are theirs to run, and nothing there is secret. In the autograder nothing is judged
+in otter's kernel, because the kernel executes the student's code, which could patch the
+judge or read the expected records: the plugin (otter/plugin.py) keeps the submission as
+data, gives otter's kernel an empty notebook, and grades the submission in tensorgrade's
+sandbox from otter's runner process, overwriting every placeholder result. The data folder
+is made 0700/0600 by the plugin at grading time and hidden from the sandbox.
 
 Expectations, not solutions, are shipped: both bundles hold the reference's records computed
 here. The autograder uses fixed seeds (`Plan(seed_by="fixed")`), because inside Gradescope's
-container the tests do not know who the student is; `OtterPool` grades with per-student seeds
-by writing a per-student bundle (see engine.py).
+container the grader does not know who the student is; `OtterPool` grades with per-student
+seeds by pointing the plugin at a per-student bundle (see engine.py).
 """
 
 from __future__ import annotations
@@ -34,11 +48,11 @@ from pathlib import Path
 import yaml
 
 from tensorgrade.otter.expected import BUNDLE, make_bundle, public_grader_source, write_bundle
+from tensorgrade.otter.plugin import DATA_DIR, FIXED_KEY, PLUGIN
 from tensorgrade.otter.tests import write_tests
 from tensorgrade.spec.course import COURSE_FILE, STUDENT_CHECKS_DIR, Course
 from tensorgrade.spec.errors import SpecError
 
-FIXED_KEY = "fixed"  # = grading.Plan(seed_by="fixed").student_key(anyone)
 AUTOGRADER_DIR = "/autograder"  # otter's default autograder_dir on Gradescope
 
 
@@ -155,6 +169,7 @@ def otter_config(course: Course) -> dict:
         "show_stdout": False,
         "print_summary": True,
         "pdf": False,
+        "plugins": [{PLUGIN: {"data": DATA_DIR}}],
     }
 
 
@@ -189,8 +204,25 @@ def _chdir(path: Path):
         os.chdir(old)
 
 
+def write_autograder_data(course: Course, folder: Path, reference) -> Path:
+    """The plugin's data folder: the course files checks need (no solutions, no mistakes) and the fixed bundle."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "exercises").mkdir(parents=True)
+    (folder / STUDENT_CHECKS_DIR).mkdir()
+    shutil.copy(course.root / COURSE_FILE, folder / COURSE_FILE)
+    for ex in course.exercises:
+        shutil.copy(course.root / "exercises" / f"{ex.id}.yml", folder / "exercises" / f"{ex.id}.yml")
+        shutil.copy(ex.stub, folder / "exercises" / f"{ex.id}.py")
+        shutil.copy(ex.grader, folder / STUDENT_CHECKS_DIR / f"{ex.id}.py")  # all checks, hidden ones too
+    write_bundle(folder / BUNDLE, make_bundle(course, reference, key=FIXED_KEY, public_only=False))
+    return folder
+
+
 def build_autograder(course: Course, out_zip: Path, reference, wheel: Path | None = None) -> Path:
-    """Build autograder.zip with otter's own generator."""
+    """Build autograder.zip with otter's own generator, then add the plugin's data folder."""
+    import zipfile
+
     import otter.generate
 
     out_zip = out_zip.resolve()
@@ -200,8 +232,8 @@ def build_autograder(course: Course, out_zip: Path, reference, wheel: Path | Non
         wheel = Path(shutil.copy(wheel, work)) if wheel else build_wheel(work / "wheel")
         if wheel.parent != work:
             wheel = Path(shutil.move(str(wheel), work / wheel.name))
-        write_tests(course, work / "tests", public_only=False)
-        write_bundle(work / BUNDLE, make_bundle(course, reference, key=FIXED_KEY, public_only=False))
+        write_tests(course, work / "tests", public_only=False, mode="placeholder")
+        data = write_autograder_data(course, work / DATA_DIR, reference)
         (work / "otter_config.json").write_text(json.dumps(otter_config(course), indent=2), encoding="utf-8")
         # support files land in /autograder/source/files/ (then copied next to the submission)
         (work / "requirements.txt").write_text(
@@ -210,7 +242,11 @@ def build_autograder(course: Course, out_zip: Path, reference, wheel: Path | Non
         with _chdir(work):
             otter.generate.main(tests_dir="tests", output_path=str(out_zip), config="otter_config.json",
                                 requirements="requirements.txt", no_environment=True,
-                                files=[wheel.name, BUNDLE], python_version=f"{sys.version_info[0]}.{sys.version_info[1]}")
+                                files=[wheel.name], python_version=f"{sys.version_info[0]}.{sys.version_info[1]}")
+        # next to otter_config.json (-> /autograder/source/tensorgrade-data/), not under files/
+        with zipfile.ZipFile(out_zip, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(p for p in data.rglob("*") if p.is_file()):
+                zf.write(path, arcname=f"{DATA_DIR}/{path.relative_to(data).as_posix()}")
     return out_zip
 
 

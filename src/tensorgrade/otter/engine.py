@@ -1,4 +1,4 @@
-"""The otter engine: every submission graded by otter's own runner, one subprocess each.
+"""The otter engine: every submission graded through otter's own runner, one subprocess each.
 
 `OtterPool` has the pool interface of `batch.LocalPool`: `grade(subs)` yields
 `(Submission, StudentResult | Exception)` in completion order, and `close()`.
@@ -7,22 +7,33 @@ Per submission:
 1. the submission's files become one notebook (`submission.ipynb`, one code cell per
    file, in exercise order; a one-file submission is one cell, as `otter run` does
    with a `.py`), so a file that fails to import breaks only its own cell;
-2. a per-student bundle is written: the seeds are the fast engine's for the same plan
-   (`Plan.student_key(student)`), the expected records come from the reference in this
-   (trusted) process; the kernel finds it through $TENSORGRADE_OTTER_BUNDLE, which the
-   kernel inherits from the grading subprocess;
+2. a per-student bundle is written to a private folder of its own (0700, the file
+   0600), never the submission's folder: the seeds are the fast engine's for the same
+   plan (`Plan.student_key(student)`), the expected records come from the reference in
+   this (trusted) process; its path travels in $TENSORGRADE_OTTER_BUNDLE to the grading
+   subprocess, where otter's runner process and the tensorgrade plugin read it;
 3. a subprocess (`python -m tensorgrade.otter.engine`) calls `otter.api.grade_submission`
-   on the autograder zip — otter unzips it, executes the notebook in a real Jupyter
-   kernel and runs the generated tests there — and writes the `GradingResults` as JSON
-   (plus otter's Gradescope dict as results.json, for inspection);
-4. the subprocess is killed with its whole process group (the kernel included) after
-   `timeout` seconds; the student then scores zero with status "timeout";
+   on the autograder zip, whose `TensorgradePlugin` (plugin.py) keeps the notebook as
+   data, lets otter's kernel execute an empty notebook and placeholder tests, and then,
+   in otter's runner process, grades the notebook in tensorgrade's sandbox (the bundle's
+   folder hidden from it) and overwrites every test result with tensorgrade's verdicts;
+   the subprocess writes those GradingResults as JSON, taken from the plugin in memory
+   (plus the plugin's full record, and otter's Gradescope dict as results.json);
+4. the subprocess is killed with its whole process group after `timeout` seconds; the
+   student then scores zero with status "timeout";
 5. `results.otter.from_grading_results` turns otter's GradingResults into the
-   StudentResult that the batch writes (grades.csv, results.json).
+   StudentResult that the batch writes (grades.csv, results.json); statuses, review
+   flags and captured output come from the plugin's record.
 
-Differences from the fast engine, by design of otter: student code and tests share one
-kernel (no sandbox, no per-call time limit, no tamper guard); a submission that kills
-the kernel (os._exit, a segfault) loses every check, not only the exercise that did it.
+Where judging happens: in the grading subprocess (otter's runner), a process that never
+runs student code: the student's code runs only in the sandbox's child, so it cannot
+patch the judge, and cannot read the bundle (hidden, 0600, path not in its environment).
+Before the plugin, checks were judged in otter's kernel next to the student's code, and a
+notebook replacing `tensorgrade.judge.verdict.judge` scored full marks with stubs.
+
+Differences from the fast engine: the whole submission is one notebook, i.e. one module
+(a fatal fault while importing it costs every exercise, as in the fast engine for a
+one-file submission); each submission pays for a Jupyter kernel and a zygote.
 """
 
 from __future__ import annotations
@@ -38,14 +49,14 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from tensorgrade.grading import Plan, zero_result
-from tensorgrade.otter.expected import make_bundle, write_bundle
+from tensorgrade.otter.expected import BUNDLE, make_bundle, write_bundle
 from tensorgrade.otter.runtime import ENV_BUNDLE
 from tensorgrade.results.model import StudentResult
 from tensorgrade.results.otter import from_grading_results, grading_results_from_json, grading_results_to_json
 from tensorgrade.run.submission import Submission
 from tensorgrade.spec.course import Course
 
-RESULTS_JSON = "grading_results.json"  # JSON, never a pickle: student code could have written the file
+RESULTS_JSON = "grading_results.json"  # JSON, never a pickle
 
 
 def submission_notebook(course: Course, sub: Submission):
@@ -83,11 +94,19 @@ class OtterPool:
         self.autograder_zip = Path(autograder_zip).resolve()
         self._count = 0
 
-    def _bundle(self, student: str, folder: Path) -> Path:
-        """Expected records for this student's seeds (all checks: the zip's tests cover every check)."""
+    def _bundle(self, student: str, index: int) -> Path:
+        """Expected records for this student's seeds (all checks), in a private folder of their own.
+
+        Not in the submission's folder: the plugin hides the bundle's folder from the sandbox,
+        and nothing of the submission should be hidden with it.
+        """
         key = Plan(seed_by=self.plan.seed_by).student_key(student)
-        path = folder / "tensorgrade_otter.json"
+        folder = self.tmp / "bundles" / f"s{index:06d}"
+        folder.mkdir(parents=True, mode=0o700)
+        os.chmod(folder.parent, 0o700)
+        path = folder / BUNDLE
         write_bundle(path, make_bundle(self.course, self.reference, key=key, public_only=False))
+        os.chmod(path, 0o600)
         return path
 
     def grade_one(self, sub: Submission, index: int = 0) -> StudentResult:
@@ -102,7 +121,7 @@ class OtterPool:
         folder.mkdir(parents=True)
         nb_path = folder / "submission.ipynb"
         nbformat.write(submission_notebook(self.course, sub), str(nb_path))
-        env = {**os.environ, ENV_BUNDLE: str(self._bundle(sub.student, folder)), "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**os.environ, ENV_BUNDLE: str(self._bundle(sub.student, index)), "PYTHONDONTWRITEBYTECODE": "1"}
         cmd = [sys.executable, "-m", "tensorgrade.otter.engine", str(self.autograder_zip), str(nb_path), str(folder)]
         proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -120,11 +139,17 @@ class OtterPool:
         if proc.returncode != 0 or not data_path.is_file():
             text = output.decode("utf-8", "replace")[-2000:]
             raise RuntimeError(f"otter failed (exit {proc.returncode}): {text}")
-        gr, catastrophic = grading_results_from_json(json.loads(data_path.read_text(encoding="utf-8")), self.course)
+        data = json.loads(data_path.read_text(encoding="utf-8"))
+        gr, catastrophic = grading_results_from_json(data, self.course)
+        plugin = data.get("tensorgrade") if isinstance(data.get("tensorgrade"), dict) else {}
         status, detail = "ok", ""
         if catastrophic:
             status, detail = "error", f"otter could not grade the submission: {catastrophic}"
+        elif plugin.get("error") or not plugin.get("record"):
+            status, detail = "error", str(plugin.get("error") or "the tensorgrade plugin produced no record")[:2000]
         result = from_grading_results(gr, self.course, sub.student, status=status, detail=detail)
+        if status == "ok":
+            _take_details(result, StudentResult.from_dict(plugin["record"]))
         result.seconds = time.perf_counter() - start
         return result
 
@@ -140,6 +165,16 @@ class OtterPool:
         self._tmp.cleanup()
 
 
+def _take_details(result: StudentResult, record: StudentResult) -> None:
+    """Statuses, review flags and captured output from the plugin's record (scores stay otter's)."""
+    result.status, result.detail = record.status, record.detail
+    result.flags, result.output = list(record.flags), record.output
+    by_id = {e.id: e for e in record.exercises}
+    for ex in result.exercises:
+        if ex.id in by_id:
+            ex.status, ex.detail = by_id[ex.id].status, by_id[ex.id].detail
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -149,14 +184,29 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def _main(argv: list[str]) -> int:
-    """Subprocess entry: grade one submission with otter, write its GradingResults as JSON and results.json."""
+    """Subprocess entry: grade one submission with otter, write its GradingResults as JSON and results.json.
+
+    The JSON comes from the plugin's own GradingResults object in this process (the one it
+    overwrote), not from the copy that otter round-trips through a pickle file.
+    """
     from otter.api import grade_submission
     from otter.run.run_autograder.autograder_config import AutograderConfig
+
+    from tensorgrade.otter import plugin
 
     ag_zip, submission, out = argv
     out_dir = Path(out).resolve()
     gr = grade_submission(submission, ag_zip, quiet=True)
-    (out_dir / RESULTS_JSON).write_text(json.dumps(grading_results_to_json(gr)), encoding="utf-8")
+    run = plugin.RUNS[-1] if plugin.RUNS else None
+    if run is not None and run.results is not None:
+        gr = run.results
+    data = grading_results_to_json(gr)
+    if run is None:
+        data["tensorgrade"] = {"error": f"{ag_zip} did not run the tensorgrade plugin ({plugin.PLUGIN}); "
+                                        "rebuild it with `tensorgrade build`"}
+    else:
+        data["tensorgrade"] = {"error": run.error, "record": run.record.to_dict() if run.record else None}
+    (out_dir / RESULTS_JSON).write_text(json.dumps(data), encoding="utf-8")
     import zipfile
 
     with zipfile.ZipFile(ag_zip) as zf:

@@ -54,11 +54,11 @@ def _rubric(path: str, exercise: str, grader: dict):
 
 
 def _bans(path: str, exercise: str, banned: dict) -> dict:
-    from tensorgrade.rubric.ban import banned_files
+    from tensorgrade.rubric.ban import banned_code
 
     key = (path, exercise)
     if key not in _BANS:
-        _BANS[key] = {fn: banned_files(mods) for fn, mods in banned.items()}
+        _BANS[key] = {fn: banned_code(mods) for fn, mods in banned.items()}
     return _BANS[key]
 
 

@@ -49,7 +49,8 @@ class StudentResult:
     status: str = "ok"  # ok, or a short reason the submission could not be graded normally
     detail: str = ""
     flags: list[str] = field(default_factory=list)  # reasons for manual review
-    output: str = ""  # captured stdout/stderr of the student's code (truncated)
+    output: str = ""  # what the student's code printed at import and during public checks (truncated)
+    hidden_output: str = ""  # printed during hidden checks: shown under the same rule as their details
     digest: str = ""  # submission content + course version, for resuming
     seconds: float = 0.0
 

@@ -1,44 +1,75 @@
 """Forbid APIs while a student function runs, by watching calls, not source text.
 
-A profile hook (installed for this thread and for threads the code starts)
-sees every Python-level call. When the called code lives in a banned module,
-the hook raises `BannedCall` inside the student's code. Comments cost nothing;
-`getattr(torch.autograd, "func" + "tional")` is still caught. Switching the
-hook off from inside the student's code is detected after the call.
+A profile hook sees every call while the function under test runs. A call is
+banned when its code object *is* one of the banned modules' code objects
+(every function defined in their files, nested ones included: identity, not
+file names, which a copy could change) or one of their C functions. Comments
+cost nothing; `getattr(torch.autograd, "func" + "tional")` is still caught.
+Starting a thread while the function runs is refused (a thread would run
+outside the hook). A copy of torch's code under another name cannot be made in
+a submission: exec and compile are refused and torch's source does not pass
+the policy (it uses "_" internals). The hook's state lives in its closure, out
+of reach of student code (run/policy refuses frames and internals).
 """
 
 from __future__ import annotations
 
+import _thread
 import importlib
 import inspect
 import sys
-import threading
+import types
+from dataclasses import dataclass, field
 
 _setprofile, _getprofile = sys.setprofile, sys.getprofile
-_thread_setprofile = threading.setprofile
-_SETTERS = (sys.setprofile, sys.settrace, threading.setprofile, threading.settrace)
+_THREAD_STARTERS = tuple(getattr(_thread, n) for n in ("start_new_thread", "start_joinable_thread", "start_new")
+                         if hasattr(_thread, n))
 
 
 class BannedCall(Exception):
     """Raised inside student code that calls a banned API."""
 
 
-def banned_files(modules: list[str]) -> dict[str, str]:
-    """Source files whose code counts as 'using' each banned module, mapped to the module name.
+@dataclass(frozen=True)
+class Banned:
+    """The code objects and C functions of some banned modules, each with the name to report."""
+
+    codes: dict = field(default_factory=dict)  # id(code object) -> "module.function"
+    cfuncs: dict = field(default_factory=dict)  # id(builtin) -> "module.function"
+    keep: tuple = ()  # the code objects and builtins themselves, so their ids stay theirs
+
+    def __bool__(self) -> bool:
+        return bool(self.codes or self.cfuncs)
+
+
+def _codes_of(code: types.CodeType):
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _codes_of(const)
+
+
+def banned_code(modules: list[str]) -> Banned:
+    """Everything that counts as 'using' each banned module: the functions of its files, and its C functions.
 
     Includes the files that define the module's public functions, since
     `torch.func.jacrev` lives in `torch._functorch.eager_transforms`.
     """
     files: dict[str, str] = {}
+    codes: dict = {}
+    cfuncs: dict = {}
+    keep = []
     for name in modules:
         mod = importlib.import_module(name)
         if getattr(mod, "__file__", None):
             files[mod.__file__] = name
         for attr in dir(mod):
-            if attr.startswith("_"):
-                continue
             obj = getattr(mod, attr, None)
-            if not callable(obj):
+            if isinstance(obj, types.BuiltinFunctionType):
+                cfuncs[id(obj)] = f"{name}.{attr}"
+                keep.append(obj)
+                continue
+            if attr.startswith("_") or not callable(obj):
                 continue
             try:
                 src = inspect.getsourcefile(inspect.unwrap(obj))
@@ -46,45 +77,70 @@ def banned_files(modules: list[str]) -> dict[str, str]:
                 continue
             if src and "/torch/" in src.replace("\\", "/"):
                 files.setdefault(src, name)
-    return files
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path not in files:
+            continue
+        for value in list(vars(module).values()):
+            for fn in _functions(value):
+                if fn.__code__.co_filename != path:
+                    continue  # imported into the banned module, defined elsewhere (torch.Tensor's methods, ...)
+                for code in _codes_of(fn.__code__):
+                    codes.setdefault(id(code), f"{files[path]}.{code.co_name}")
+                    keep.append(code)
+    return Banned(codes, cfuncs, tuple(keep))
+
+
+def _functions(value):
+    if isinstance(value, types.FunctionType):
+        yield inspect.unwrap(value)
+    elif isinstance(value, type):
+        for member in vars(value).values():
+            member = getattr(member, "__func__", member)
+            if isinstance(member, types.FunctionType):
+                yield member
 
 
 class Ban:
-    """Context manager: raise BannedCall if code from `files` runs inside the block."""
+    """Context manager: raise BannedCall if banned code runs inside the block (or a thread is started)."""
 
-    def __init__(self, files: dict[str, str], function: str):
-        self.files, self.function = files, function
+    def __init__(self, banned: Banned | None, function: str):
+        self.banned, self.function = banned, function
         self.violation: str | None = None
-        self._closing = False
-
-    def _hook(self, frame, event, arg):
-        if event == "call":
-            module = self.files.get(frame.f_code.co_filename)
-            if module is not None:
-                self.violation = self.violation or f"{module}.{frame.f_code.co_name}"
-                raise BannedCall(f"{module}.{frame.f_code.co_name} may not be used in {self.function}()")
-        elif event == "c_call" and not self._closing and any(arg is setter for setter in _SETTERS):
-            self.violation = self.violation or "sys.setprofile (the ban was switched off)"
-            raise BannedCall(f"{self.function}() switched off the check for banned APIs")
 
     def __enter__(self):
-        if self.files:
-            _setprofile(self._hook)
-            _thread_setprofile(self._hook)
+        if not self.banned:
+            return self
+        codes, cfuncs, function = self.banned.codes, self.banned.cfuncs, self.function
+        starters = _THREAD_STARTERS
+        state = self
+
+        def hook(frame, event, arg):
+            if event == "call":
+                hit = codes.get(id(frame.f_code))
+                if hit is not None:
+                    state.violation = state.violation or hit
+                    raise BannedCall(f"{hit} may not be used in {function}()")
+            elif event == "c_call":
+                hit = cfuncs.get(id(arg))
+                if hit is None and arg in starters:
+                    hit = "starting a thread"
+                if hit is not None:
+                    state.violation = state.violation or hit
+                    raise BannedCall(f"{hit} may not be used in {function}()")
+
+        self._hook = hook
+        _setprofile(hook)
         return self
 
     def __exit__(self, *exc):
-        if not self.files:
+        if not self.banned:
             return False
-        still_on = _getprofile() == self._hook
-        self._closing = True
+        still_on = _getprofile() is self._hook
         _setprofile(None)
-        _thread_setprofile(None)
         if not still_on and self.violation is None:
-            self.violation = "sys.setprofile (the ban was switched off)"
+            self.violation = "switching off the check for banned APIs"
         if self.violation is not None and exc[0] is None:
             # A caught BannedCall does not make the call legal: the violation sticks.
-            raise BannedCall(f"{self.violation} may not be used in {self.function}()"
-                             if "switched off" not in self.violation
-                             else f"{self.function}() switched off the check for banned APIs")
+            raise BannedCall(f"{self.violation} may not be used in {self.function}()")
         return False

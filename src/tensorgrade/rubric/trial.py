@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 
 from tensorgrade.rubric import encode as _encode
 from tensorgrade.rubric import facts, safe
-from tensorgrade.rubric.ban import Ban, BannedCall
+from tensorgrade.rubric.ban import Ban, BannedCall, Banned
 
 _BaseException = BaseException
 
@@ -59,7 +59,7 @@ class Trial:
         functions: Mapping[str, Callable],
         seed: int,
         *,
-        banned: Mapping[str, dict[str, str]] | None = None,
+        banned: Mapping[str, Banned] | None = None,
         on_call: Callable[[str], None] | None = None,
         after_call: Callable[[], None] | None = None,
         student_files: set[str] | None = None,
@@ -84,7 +84,7 @@ class Trial:
         if self._on_call:
             self._on_call(name)
         try:
-            with Ban(self._banned.get(name, {}), name):
+            with Ban(self._banned.get(name), name):
                 result = fn(*args)
         except _BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
             raise StudentFailed(self._error_record(name, exc)) from None

@@ -1,47 +1,60 @@
-"""The code that runs inside the sandboxed child: import the student's files, run the trials, report.
+"""The code that runs inside the sandboxed child: load the student's files under the policy, run the trials, report.
 
-This is the zygote's payload (see run/sandbox.py). `prepare` runs once in the
+This is the zygote's payload (see run/sandbox). `prepare` runs once in the
 zygote before any student code: it loads the graders' check functions (never
-the reference solutions, never expected values), resolves banned APIs and
-warms torch up. `run` executes in a fresh child per student and sends raw
-observations back through `emit`; it decides nothing.
+the reference solutions, never expected values), finds the banned APIs' code
+and warms torch and the policy up. `run` executes in a fresh child per job:
 
-Imports allowed here: the standard library, torch and tensorgrade.rubric.
+1. compile every file of the submission under the policy (run/policy), then
+   install the audit hook: from here on, student code runs;
+2. per exercise: load the module (its top level runs), then per check run the
+   trial; each student call is one step of the progress page (the zygote's
+   deadline), and torch's global settings are put back after it;
+3. send one event per import and per check, in order, over the authenticated
+   channel; captured `print` output and policy refusals travel with them.
+
+It decides nothing: verdicts are made in the grading process.
+Imports allowed here: the standard library, torch, tensorgrade.rubric,
+tensorgrade.run.policy and tensorgrade.wire.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 import sys
 from typing import Callable
 
-from tensorgrade.rubric.ban import banned_files
-from tensorgrade.rubric.guard import Guard
+from tensorgrade import wire
+from tensorgrade.rubric.ban import Banned, banned_code
 from tensorgrade.rubric.registry import Rubric, rubric_from_source
 from tensorgrade.rubric.trial import Trial, exception_message, run_trial, student_location
+from tensorgrade.run.policy import audit, torch_state
+from tensorgrade.run.policy.guards import Policy, PrintSink
+from tensorgrade.run.policy.loader import ImportFailed, StudentCode
+from tensorgrade.run.policy.rules import DEFAULT_IMPORTS
+from tensorgrade.run.sandbox.progress import CALLING, GRADER, IMPORTING, STARTING
 
 RUBRICS: dict[str, Rubric] = {}
-BANS: dict[str, dict[str, dict[str, str]]] = {}
-GUARD: Guard | None = None
+BANS: dict[str, dict[str, Banned]] = {}
+ALLOWED: tuple[str, ...] = DEFAULT_IMPORTS
+OUTPUT_PER_EVENT = 8 * 1024
 
 
 def prepare(init: dict) -> None:
     """Load graders and warm torch up, once per zygote. `init` = {"graders": {id: {"source", "filename", "banned"}}}."""
-    global GUARD
+    global ALLOWED
     import torch
 
     torch.set_num_threads(1)
     sys.dont_write_bytecode = True
+    ALLOWED = tuple(init.get("allowed_imports") or DEFAULT_IMPORTS)
     for ex_id, grader in init["graders"].items():
-        RUBRICS[ex_id] = rubric_from_source(grader["source"], grader["filename"], ex_id)
-        BANS[ex_id] = {fn: banned_files(mods) for fn, mods in grader.get("banned", {}).items()}
+        RUBRICS[ex_id] = rubric_from_source(grader.pop("source"), grader["filename"], ex_id)  # the text is not kept
+        BANS[ex_id] = {fn: banned_code(mods) for fn, mods in grader.get("banned", {}).items()}
     _warm_up()
-    GUARD = Guard.default()
 
 
 def _warm_up() -> None:
-    """Pay torch's lazy set-up (about 0.5 s) once here instead of in every child."""
+    """Pay torch's and the policy's lazy set-up once here instead of in every child."""
     import torch
 
     x = torch.tensor([0.5, -0.3, 0.8], dtype=torch.float64, requires_grad=True)
@@ -50,9 +63,7 @@ def _warm_up() -> None:
     torch.autograd.grad(g.sum(), x)
     torch.autograd.functional.jacobian(lambda t: torch.stack([t[0] * t[1], t.sum()]), x.detach())
     torch.autograd.functional.hessian(lambda t: (t**3).sum(), x.detach())
-    # torch.func is an allowed means ("by any means"). Its first use imports torch._dynamo (about 2 s), which
-    # rebinds torch.manual_seed; done here, before GUARD's snapshot, so an honest torch.func user is neither
-    # flagged as "patched torch.manual_seed" nor charged the import in every child.
+    # torch.func is an allowed means ("by any means"); its first use imports torch._dynamo (about 2 s).
     torch.func.hessian(lambda t: (t**3).sum())(x.detach())
     torch.func.jacfwd(lambda t: t**2)(x.detach())
     z = torch.tensor([1.0, 2.0], requires_grad=True)
@@ -60,64 +71,91 @@ def _warm_up() -> None:
     z.grad.zero_()
     with torch.no_grad():
         z -= 0.1 * z.grad
-    for ex_id, rubric in RUBRICS.items():  # exercise the rubric's own code paths (draws, facts, encoding)
+    policy = Policy(ALLOWED)  # imports what the guards need (numpy, RestrictedPython's guards)
+    warm = StudentCode(policy, {"warm.py": _WARM_SOURCE}, set(), PrintSink(lambda text: None))
+    warm.load("warm")
+    for rubric in RUBRICS.values():  # exercise the rubric's own code paths (draws, facts, encoding)
         for check in rubric.checks.values():
             run_trial(check, Trial({}, seed=0))
 
 
-def _import_student(module: str) -> object:
-    if module in sys.modules:
-        return sys.modules[module]
-    return importlib.import_module(module)
+_WARM_SOURCE = """
+import math
+from typing import Callable
+import torch
+def _helper(x):
+    return [v for v in x]
+class Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+t = torch.tensor([1.0, 2.0], requires_grad=True)
+Square.apply(t).sum().backward()
+t.grad.zero_()
+print(f"{math.pi:.2f}", _helper([1, 2]))
+"""
 
 
-def _error(exc: BaseException, files: set[str]) -> dict:
-    where, message = student_location(exc.__traceback__, files), exception_message(exc)
-    if isinstance(exc, SyntaxError):
-        where = f"{os.path.basename(exc.filename or '?')}, line {exc.lineno}"
-        message = str(exc.msg)[:500]
-    return {"error": type(exc).__name__, "message": message, "where": where}
+def run(job: dict, emit: Callable[[dict], None], progress) -> None:
+    """Grade one student's files. `job` = {"files": {name: source}, "notebooks": [name], "exercises": [...]}."""
+    progress.step(STARTING)
+    captured: list[str] = []
+    sink = PrintSink(captured.append)
+    policy = Policy(ALLOWED)
+    code = StudentCode(policy, job["files"], set(job.get("notebooks", ())), sink)
+    audit.install(lambda event: policy.refuse(0, event, "event"))  # student code may run from here on
+    files = code.files
+    state = torch_state.snapshot()
+    sent_refusals = 0
 
+    def news() -> dict:
+        nonlocal sent_refusals
+        text = "".join(captured)
+        captured.clear()
+        fresh = policy.refusals[sent_refusals:]
+        sent_refusals = len(policy.refusals)
+        return {"output": _cap(text), "refusals": [r.to_json() for r in fresh]}
 
-def run(job: dict, emit: Callable[[dict], None]) -> None:
-    """Grade one student's files. `job` = {"files": {name: source}, "exercises": [{"id", "module", "checks": [{"id", "seed"}]}]}."""
-    workdir = os.getcwd()
-    paths = set()
-    for name, source in job["files"].items():
-        path = os.path.join(workdir, name)
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(source)
-        paths.add(path)
-    sys.path.insert(0, workdir)
-    tampered: list[str] = []
-
-    def after_call() -> None:
-        tampered.extend(GUARD.restore())
-
-    for ex in job["exercises"]:
+    for ex_index, ex in enumerate(job["exercises"]):
         ex_id = ex["id"]
-        emit({"ev": "exercise", "exercise": ex_id})
+        progress.step(IMPORTING, ex_index)
         try:
-            module = _import_student(ex["module"])
-        except BaseException as exc:  # SyntaxError, SystemExit, anything at import
-            after_call()
-            emit({"ev": "import_error", "exercise": ex_id, **_error(exc, paths)})
+            module = code.load(ex["module"])
+            failure = None
+        except ImportFailed as failed:
+            failure = failed
+        finally:
+            if torch_state.restore(state):
+                policy.refuse(0, "leaving torch's global settings changed (they were put back)", "state")
+        if failure is not None:
+            where = failure.where or (student_location(failure.exc.__traceback__, files) if failure.exc else "") or ""
+            emit(wire.ImportError_(ex_id, failure.kind, failure.message, where, **news()).to_json())
             continue
-        after_call()
-        functions = vars(module)
-        for check in ex["checks"]:
-            emit({"ev": "check", "exercise": ex_id, "check": check["id"]})
-            trial = Trial(
-                functions,
-                check["seed"],
-                banned=BANS.get(ex_id),
-                on_call=lambda fn: emit({"ev": "call", "function": fn}),
-                after_call=after_call,
-                student_files=paths,
-            )
+        emit(wire.Imported(ex_id, **news()).to_json())
+        for ch_index, check in enumerate(ex["checks"]):
+            progress.step(GRADER, ex_index, ch_index)
+
+            def on_call(fn: str, ex_index=ex_index, ch_index=ch_index) -> None:
+                progress.step(CALLING, ex_index, ch_index, fn)
+
+            def after_call(ex_index=ex_index, ch_index=ch_index) -> None:
+                if torch_state.restore(state):
+                    policy.refuse(0, "leaving torch's global settings changed (they were put back)", "state")
+                progress.step(GRADER, ex_index, ch_index)
+
+            trial = Trial(module, check["seed"], banned=BANS.get(ex_id), on_call=on_call, after_call=after_call,
+                          student_files=files)
             record = run_trial(RUBRICS[ex_id].checks[check["id"]], trial)
-            emit({"ev": "record", "exercise": ex_id, "check": check["id"], "record": record})
-        if tampered:
-            emit({"ev": "tampered", "names": sorted(set(tampered))[:50]})
-            tampered.clear()
-    emit({"ev": "done"})
+            emit(wire.Record(ex_id, check["id"], record, **news()).to_json())
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= OUTPUT_PER_EVENT else text[:OUTPUT_PER_EVENT] + f"\n[... {len(text) - OUTPUT_PER_EVENT} characters cut]"
+
+
+__all__ = ["prepare", "run", "exception_message"]

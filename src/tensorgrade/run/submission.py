@@ -38,6 +38,7 @@ class Submission:
     detail: str = ""
     notes: list[str] = field(default_factory=list)  # per-exercise problems, ignored files
     unreadable: dict[str, str] = field(default_factory=dict)  # exercise id -> why its file could not be read
+    notebooks: set[str] = field(default_factory=set)  # file names whose source is a notebook's cells
 
     def digest(self) -> str:
         h = hashlib.sha256(f"{self.status}\0{self.detail}".encode())
@@ -66,19 +67,17 @@ def _ipython_line(line: str) -> bool:
     return stripped.startswith(("%", "!")) or bool(re.match(r"^[\w, ]+=\s*[!%]", stripped))
 
 
-CELL_RUNNER = '''# [tensorgrade] Each code cell runs on its own, as in Jupyter: an error in one cell is
-# reported and the next cells still run (a scratch cell calling an unfinished function
-# must not cost the whole notebook). IPython-only lines are commented out.
-def __tensorgrade_cell(number, source):
-    try:
-        exec(compile(source, f"<cell {number}>", "exec"), globals())
-    except (Exception, SystemExit) as exc:
-        print(f"[tensorgrade] cell {number} raised {type(exc).__name__}: {exc}")
-'''
+CELL_MARK = "# [tensorgrade] cell {number}\n"  # run/policy/loader.py splits a notebook's source here
 
 
 def notebook_to_source(data: bytes, name: str) -> str:
-    """The code cells of a notebook as one Python file that runs each cell on its own, like Jupyter."""
+    """The code cells of a notebook as one text, each cell after a CELL_MARK line.
+
+    The sandbox compiles and runs each cell on its own, as in Jupyter: an error in
+    one cell is reported and the next cells still run (a scratch cell calling an
+    unfinished function must not cost the whole notebook). IPython-only lines are
+    commented out.
+    """
     try:
         nb = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -95,12 +94,12 @@ def notebook_to_source(data: bytes, name: str) -> str:
         lines = src.splitlines()
         if lines and lines[0].lstrip().startswith("%%"):
             if not lines[0].lstrip().startswith(SAFE_CELL_MAGICS):
-                parts.append(f"# [tensorgrade] cell {i + 1} skipped: cell magic {lines[0].strip()[:40]}")
+                parts.append(f"# [tensorgrade] cell {i + 1} skipped: cell magic {lines[0].strip()[:40]}\n")
                 continue
             lines = lines[1:]
         kept = [f"# [tensorgrade] skipped IPython line: {ln.strip()[:60]}" if _ipython_line(ln) else ln for ln in lines]
-        parts.append(f"__tensorgrade_cell({i + 1}, {chr(10).join(kept)!r})")
-    return CELL_RUNNER + "\n" + "\n".join(parts) + "\n"
+        parts.append(CELL_MARK.format(number=i + 1) + "\n".join(kept) + "\n")
+    return "".join(parts)
 
 
 def _to_source(name: str, data: bytes) -> str:
@@ -139,6 +138,8 @@ def from_files(student: str, origin: str, files: dict[str, bytes], exercises: li
         return sub
     try:
         sub.files[f"{SINGLE_MODULE}.py"] = _to_source(candidates[0], files[candidates[0]])
+        if candidates[0].endswith(".ipynb"):
+            sub.notebooks.add(f"{SINGLE_MODULE}.py")
     except Unreadable as exc:
         sub.status, sub.detail = "unreadable", str(exc)
         return sub

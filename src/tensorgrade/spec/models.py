@@ -9,7 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tensorgrade.run.policy.rules import DEFAULT_IMPORTS  # the policy's data (pure constants)
 
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -118,6 +122,18 @@ class GradingSpec(Strict):
     hidden_feedback: Literal["after_due", "always", "never"] = Field(
         "after_due", description="when students see the details of hidden checks"
     )
+    allowed_imports: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_IMPORTS),
+        description="modules submissions may import (the submission policy's allowlist)",
+    )
+
+    @field_validator("allowed_imports")
+    @classmethod
+    def _module_names(cls, v: list[str]) -> list[str]:
+        bad = [m for m in v if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", m)]
+        if bad:
+            raise ValueError(f"not module names: {bad}")
+        return v
 
 
 class CourseSpec(Strict):
