@@ -161,16 +161,30 @@ def test_sleep_times_out(zygote):
     assert out.seconds < 2.5
 
 
-def test_messages_reset_idle_but_not_total(zygote):
+def test_messages_never_extend_a_deadline(zygote):
+    """Deadlines are per step of the progress page, on the zygote's clock: chatter on the channel moves nothing."""
     out = run(zygote, """
         import time
         while True:
             emit({"tick": 1})
             time.sleep(0.1)
-    """, Limits(idle_seconds=0.5, total_seconds=1.5))
+    """, Limits(idle_seconds=0.5, total_seconds=10))
     assert out.status == "timeout"
-    assert out.detail == "killed after 1.5 s (total time limit)"
-    assert len(out.messages) >= 5
+    assert out.detail == "killed after 0.5 s without progress"
+    assert 2 <= len(out.messages) <= 8
+    assert out.seconds < 2
+
+
+def test_each_step_has_its_own_deadline(zygote):
+    """A new step (the next student call) starts a new deadline; the total limit still holds."""
+    out = run(zygote, """
+        import time
+        for i in range(100):
+            progress.step(2, 0, i, f"call{i}")
+            time.sleep(0.3)
+    """, Limits(idle_seconds=0.5, total_seconds=1.5))
+    assert out.status == "timeout" and out.detail == "killed after 1.5 s (total time limit)"
+    assert out.stopped["function"].startswith("call") and out.stopped["phase"] == "calling"
 
 
 def test_cpu_limit(zygote):

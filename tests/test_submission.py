@@ -9,6 +9,8 @@ import zipfile
 
 import pytest
 
+from tensorgrade.run.policy.guards import Policy, PrintSink
+from tensorgrade.run.policy.loader import StudentCode
 from tensorgrade.run.submission import Unreadable, decode_source, from_files, notebook_to_source
 
 EXERCISES = ["ex1_requires_grad", "ex2_zero_grad"]
@@ -22,11 +24,10 @@ def notebook(*cells: str, markdown: str = "# Homework") -> bytes:
 
 
 def run(source: str) -> tuple[dict, str]:
-    """Execute converted source the way the sandboxed child imports it (here, in-process: trusted test code)."""
-    out = io.StringIO()
-    namespace: dict = {"__name__": "submission", "print": lambda *a, **k: print(*a, **k, file=out)}
-    exec(compile(source, "submission.py", "exec"), namespace)
-    return namespace, out.getvalue()
+    """Load converted notebook source the way the sandboxed child does (the policy's loader), in-process."""
+    out: list[str] = []
+    code = StudentCode(Policy(), {"submission.py": source}, {"submission.py"}, PrintSink(out.append))
+    return code.load("submission"), "".join(out)
 
 
 def test_a_failing_cell_does_not_cost_the_cells_after_it():

@@ -1,4 +1,4 @@
-"""rubric.trial (Trial, run_trial), judge.verdict.judge, rubric.ban and rubric.guard.
+"""rubric.trial (Trial, run_trial), judge.verdict.judge and rubric.ban.
 
 Checks are written here the way graders write them; they run on a hand-made
 "reference" and on "student" variants, and the two records are judged.
@@ -16,8 +16,7 @@ from tensorgrade.judge.compare import compare_tensors
 from tensorgrade.judge.verdict import ReferenceFailed, Verdict, judge
 from tensorgrade.rubric.encode import encode
 from tensorgrade.rubric import Rubric, Trial, facts
-from tensorgrade.rubric.ban import banned_files
-from tensorgrade.rubric.guard import Guard
+from tensorgrade.rubric.ban import banned_code
 from tensorgrade.rubric.trial import run_trial
 from tensorgrade.spec.models import CheckSpec, Tolerance
 
@@ -335,7 +334,7 @@ def test_rubric_rejects_duplicate_check_ids():
 
 @pytest.fixture(scope="module")
 def jacobian_ban():
-    return {"jacobian_rows": banned_files(["torch.autograd.functional", "torch.func"])}
+    return {"jacobian_rows": banned_code(["torch.autograd.functional", "torch.func"])}
 
 
 def f_vec(x):
@@ -416,7 +415,7 @@ def test_ban_reports_switching_the_hook_off(jacobian_ban):
 
     stu, v = grade_jac(jacobian_rows, jacobian_ban)
     assert stu["observations"][-1]["banned"] is True
-    assert not v.passed and "switched off" in v.problem
+    assert not v.passed and "switching off" in v.problem
 
 
 def test_without_ban_the_same_call_passes():
@@ -449,44 +448,28 @@ def test_ban_reports_caught_banned_call_then_retry(jacobian_ban):
     assert not v.passed
 
 
-# the guard ---------------------------------------------------------------------------------
+def test_ban_refuses_starting_a_thread_while_the_function_runs(jacobian_ban):
+    import _thread
+
+    def jacobian_rows(f, x):
+        _thread.start_new_thread(lambda: None, ())  # would run outside the profile hook
+        return ref_jacobian_rows(f, x)
+
+    stu, v = grade_jac(jacobian_rows, jacobian_ban)
+    assert stu["observations"][-1]["banned"] is True
+    assert not v.passed and "starting a thread" in v.problem
 
 
-def test_guard_restores_replaced_torch_function_and_builtin():
-    original_allclose, original_len = torch.allclose, builtins.len
-    guard = Guard.default()
-    try:
-        torch.allclose = lambda *a, **k: True
-        builtins.len = lambda obj: 0
-        assert len([1, 2, 3]) == 0  # the student's patch is live
-        tampered = guard.restore()
-        assert torch.allclose is original_allclose
-        assert builtins.len is original_len
-        assert "torch.allclose" in tampered and "builtins.len" in tampered
-    finally:
-        torch.allclose, builtins.len = original_allclose, original_len
-    assert len([1, 2, 3]) == 3
+def test_ban_does_not_flag_torch_code_that_only_looks_like_banned_code(jacobian_ban):
+    """Banned means *defined in* a banned module: torch.Tensor's own methods are imported into
+    torch.func's files and one wrapper there has the same bytecode as one in torch/_tensor.py."""
+    def jacobian_rows(f, x):
+        y = f(x)
+        rows = [torch.autograd.grad(y[i], x, retain_graph=True)[0] for i in range(y.shape[0])]
+        return 1.0 - (1.0 - torch.stack(rows))  # Tensor.__rsub__ goes through torch/_tensor.py's `wrapped`
 
-
-def test_guard_restores_deleted_function_and_tensor_method():
-    original_sum = torch.sum
-    original_backward = torch.Tensor.__dict__["backward"]  # defined on torch.Tensor itself
-    guard = Guard.default()
-    try:
-        del torch.sum
-        torch.Tensor.backward = lambda self, *a, **k: None
-        tampered = guard.restore()
-        assert torch.sum is original_sum
-        assert torch.Tensor.__dict__["backward"] is original_backward
-        assert "torch.sum" in tampered and "torch.Tensor.backward" in tampered
-    finally:
-        torch.sum = original_sum
-        torch.Tensor.backward = original_backward
-
-
-def test_guard_untouched_reports_nothing():
-    guard = Guard.default()
-    assert guard.restore() == []
+    stu, v = grade_jac(jacobian_rows, jacobian_ban)
+    assert v.passed, v.feedback()
 
 
 # checks that need no reference run ----------------------------------------------------------

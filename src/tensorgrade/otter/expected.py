@@ -1,23 +1,28 @@
 """Expected records for the otter path, and the bundle file that carries them.
 
-The bundle (`tensorgrade_otter.json`) is everything an otter test needs inside the
-kernel, with no reference solution: per exercise, the check code (the grader's
-source; public-only in the student distribution), the banned APIs, and per check
-its spec, tolerance, seed and the *expected record* — the reference solution's
-record on exactly that seed, computed at build time with `Reference(course).record`.
+The bundle (`tensorgrade_otter.json`) holds, with no reference solution: per exercise,
+the check code (the grader's source; public-only in the student distribution), the
+banned APIs, and per check its spec, tolerance, seed and the *expected record* — the
+reference solution's record on exactly that seed, computed at build time with
+`Reference(course).record`. `StoredReference` answers a Grader's reference look-ups
+from it, so the fast engine can judge without solutions.
 
-Which seeds (see docs in `build.py` and `engine.py`):
+Which seeds, and who reads the bundle:
 - student distribution: the public fixed key `seeds.PUBLIC`, public checks only — the
-  same inputs `tensorgrade check` uses, so the notebook's check cells and
-  `tensorgrade check` agree;
-- autograder.zip (Gradescope): key "fixed" — `Plan(seed_by="fixed")` of the fast
-  engine — all checks. Inside Gradescope's container the student id is not known to
-  the tests, so every student gets the same (fixed) inputs, and the expectations are
-  precomputed: no solution is shipped, not even in the instructor-side zip;
+  same inputs `tensorgrade check` uses; read by `tensorgrade check` (in its grading
+  process) and by the notebook's check cells (otter/runtime.py, in the student's own
+  kernel: nothing in it is secret);
+- autograder.zip (Gradescope, `otter run`): key "fixed" — `Plan(seed_by="fixed")` of the
+  fast engine — all checks, in `tensorgrade-data/` beside otter's config, never among
+  the support files otter copies next to the submission. Only the `TensorgradePlugin`
+  reads it, in otter's runner process; the student's code runs in tensorgrade's sandbox,
+  where the folder is hidden (and 0600 against the sandbox's uid). Inside Gradescope's
+  container the student id is not known, so everyone gets the same (fixed) inputs; no
+  solution is shipped, not even in the instructor-side zip;
 - `OtterPool` (instructor machine): the grading process knows the student id and holds
-  the reference, so it writes a bundle for that student's key (`plan.student_key`)
-  and points the kernel at it (env `TENSORGRADE_OTTER_BUNDLE`): otter then uses the
-  very seeds the fast engine uses for the same plan.
+  the reference, so it writes a bundle for that student's key (`plan.student_key`) in a
+  private folder and points the plugin at it (env `TENSORGRADE_OTTER_BUNDLE`): otter
+  then grades with the very seeds the fast engine uses for the same plan.
 """
 
 from __future__ import annotations

@@ -1,16 +1,23 @@
-"""What runs inside otter's kernel: one check of tensorgrade on the student's functions.
+"""The student's self-check in Jupyter: one tensorgrade check on the student's functions, in the student's kernel.
 
-A generated otter test case calls `run_check(env, exercise, check)`, where `env` is the
-student's global namespace (otter passes it to a test parameter named `env`). The check
-runs the same check function as the fast engine (the grader's, loaded from the bundle),
-on the same seed, and is judged by the same `judge` against the stored expected record.
-A failing check raises AssertionError whose message is tensorgrade's feedback; otter
-shows it after the test's own line.
+Used only by the student distribution (dist/student/): the notebook's `grader.check`
+cells run the public otter tests, and each test case calls `run_check(env, exercise,
+check)`, where `env` is the student's global namespace (otter passes it to a test
+parameter named `env`). The check runs the same check function as the fast engine
+(the grader's public part, loaded from the bundle), on the same seed, and is judged by
+the same `judge` against the stored expected record. A failing check raises
+AssertionError whose message is tensorgrade's feedback; otter shows it after the test's
+own line.
+
+Judging here, in the kernel that runs the student's code, is fine on the student's own
+machine: the checks are public, the bundle holds only the public checks' expectations,
+and a student who patches the judge fools only themselves. It is never used for
+grades: the autograder zip's tests are placeholders, and its `TensorgradePlugin`
+(plugin.py) grades in tensorgrade's sandbox from otter's runner process instead, because
+there the same patching (`tensorgrade.judge.verdict.judge = ...`) would earn full marks.
 
 The bundle is found at $TENSORGRADE_OTTER_BUNDLE, else `tensorgrade_otter.json` in the
-current folder or its parent (otter runs tests with the submission folder as the
-working directory, where it copies the autograder's support files; the student
-notebook runs next to its bundle).
+current folder or its parent (the student notebook runs next to its bundle).
 """
 
 from __future__ import annotations

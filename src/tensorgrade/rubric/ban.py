@@ -18,10 +18,12 @@ import _thread
 import importlib
 import inspect
 import sys
+import threading
 import types
 from dataclasses import dataclass, field
 
 _setprofile, _getprofile = sys.setprofile, sys.getprofile
+_SETTERS = (sys.setprofile, sys.settrace, threading.setprofile, threading.settrace)
 _THREAD_STARTERS = tuple(getattr(_thread, n) for n in ("start_new_thread", "start_joinable_thread", "start_new")
                          if hasattr(_thread, n))
 
@@ -107,12 +109,13 @@ class Ban:
     def __init__(self, banned: Banned | None, function: str):
         self.banned, self.function = banned, function
         self.violation: str | None = None
+        self.closing = False
 
     def __enter__(self):
         if not self.banned:
             return self
         codes, cfuncs, function = self.banned.codes, self.banned.cfuncs, self.function
-        starters = _THREAD_STARTERS
+        starters, setters = _THREAD_STARTERS, _SETTERS
         state = self
 
         def hook(frame, event, arg):
@@ -125,6 +128,8 @@ class Ban:
                 hit = cfuncs.get(id(arg))
                 if hit is None and arg in starters:
                     hit = "starting a thread"
+                if hit is None and not state.closing and any(arg is setter for setter in setters):
+                    hit = "switching off the check for banned APIs"
                 if hit is not None:
                     state.violation = state.violation or hit
                     raise BannedCall(f"{hit} may not be used in {function}()")
@@ -137,6 +142,7 @@ class Ban:
         if not self.banned:
             return False
         still_on = _getprofile() is self._hook
+        self.closing = True
         _setprofile(None)
         if not still_on and self.violation is None:
             self.violation = "switching off the check for banned APIs"

@@ -15,7 +15,7 @@ and warms torch and the policy up. `run` executes in a fresh child per job:
 
 It decides nothing: verdicts are made in the grading process.
 Imports allowed here: the standard library, torch, tensorgrade.rubric,
-tensorgrade.run.policy and tensorgrade.wire.
+tensorgrade.run.policy, tensorgrade.run.sandbox.progress and tensorgrade.wire.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from tensorgrade import wire
+from tensorgrade.wire import ImportError_, Imported, Record
 from tensorgrade.rubric.ban import Banned, banned_code
 from tensorgrade.rubric.registry import Rubric, rubric_from_source
 from tensorgrade.rubric.trial import Trial, exception_message, run_trial, student_location
@@ -134,9 +134,9 @@ def run(job: dict, emit: Callable[[dict], None], progress) -> None:
                 policy.refuse(0, "leaving torch's global settings changed (they were put back)", "state")
         if failure is not None:
             where = failure.where or (student_location(failure.exc.__traceback__, files) if failure.exc else "") or ""
-            emit(wire.ImportError_(ex_id, failure.kind, failure.message, where, **news()).to_json())
+            emit(ImportError_(ex_id, failure.kind, failure.message, where, **news()).to_json())
             continue
-        emit(wire.Imported(ex_id, **news()).to_json())
+        emit(Imported(ex_id, **news()).to_json())
         for ch_index, check in enumerate(ex["checks"]):
             progress.step(GRADER, ex_index, ch_index)
 
@@ -151,7 +151,7 @@ def run(job: dict, emit: Callable[[dict], None], progress) -> None:
             trial = Trial(module, check["seed"], banned=BANS.get(ex_id), on_call=on_call, after_call=after_call,
                           student_files=files)
             record = run_trial(RUBRICS[ex_id].checks[check["id"]], trial)
-            emit(wire.Record(ex_id, check["id"], record, **news()).to_json())
+            emit(Record(ex_id, check["id"], record, **news()).to_json())
 
 
 def _cap(text: str) -> str:

@@ -39,13 +39,14 @@ def _trusted_files() -> dict[str, tuple[str, ...]]:
         path = module.__file__
         return os.path.dirname(path) + os.sep if path.endswith("__init__.py") else path
 
-    import tensorgrade
     import torch
+
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep  # tensorgrade/
 
     generators = (where(collections), where(dataclasses))
     frames = generators + (where(typing), where(enum), where(warnings), where(functools))
     internals = (where(inspect), where(traceback), where(linecache), os.path.dirname(torch.__file__) + os.sep,
-                 os.path.dirname(tensorgrade.__file__) + os.sep)
+                 package)
     from tensorgrade.rubric import ban
     from tensorgrade.run.policy import loader
 

@@ -45,8 +45,11 @@ class PolicyTransformer(RestrictingNodeTransformer):
     def check_name(self, node, name, allow_magic_methods=False):
         if name is None:
             return
-        if name in ("print", "printed", "builtins", "breakpoint") and not isinstance(node, ast.Name):
-            return super().check_name(node, name, allow_magic_methods)
+        if name in ("print", "printed", "builtins", "breakpoint"):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                return None  # `import builtins` binds a refusing stand-in at run time (guards.import_)
+            if not isinstance(node, ast.Name):
+                return super().check_name(node, name, allow_magic_methods)
         in_class_body = allow_magic_methods and getattr(node, "col_offset", 0) != 0
         if not _name_allowed(name, definition=in_class_body):
             what = "a method name" if allow_magic_methods else "a name"
@@ -91,6 +94,12 @@ class PolicyTransformer(RestrictingNodeTransformer):
             node.func.id = name  # ... and keep the call as written
             return node
         return super().visit_Call(node)
+
+    def visit_AugAssign(self, node):
+        """`x.data -= lr * x.grad`, `grads[i] += g`: the target goes through `_write_` like any other write."""
+        if isinstance(node.target, (ast.Attribute, ast.Subscript)):
+            return self.node_contents_visit(node)
+        return super().visit_AugAssign(node)
 
     def visit_Nonlocal(self, node):
         return self.node_contents_visit(node)

@@ -20,6 +20,7 @@ import builtins
 import importlib
 import operator
 import string
+import sys
 import types
 import weakref
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from tensorgrade.run.policy import rules
 
 _ModuleType, _FunctionType, _type, _isinstance = types.ModuleType, types.FunctionType, builtins.type, builtins.isinstance
 _getattr, _setattr, _delattr = builtins.getattr, builtins.setattr, builtins.delattr
+SUBMISSION_PREFIX = "tensorgrade_submission_"  # student modules' names: no library module has them
 STUDENT_MARK = "__tensorgrade_student__"  # in a student module's globals; student code cannot write dunder names
 
 
@@ -133,26 +135,23 @@ def _label(obj) -> str:
     return f"an object of type {_type(obj).__name__}"
 
 
-def _check_format_fields(fmt: str) -> None:
-    """str.format can read attributes ("{0.__class__}"): refuse fields that name internals."""
-    for _, field, spec, _ in string.Formatter().parse(fmt):
+def _format_field_refused(fmt: str) -> str | None:
+    """str.format can read attributes ("{0.__class__}"): the first field that names internals, if any."""
+    try:
+        parsed = list(string.Formatter().parse(fmt))
+    except ValueError:
+        return None  # str.format itself will say what is wrong
+    for _, field, spec, _ in parsed:
         for part in (field or "", spec or ""):
-            if "_" in part and any(seg.startswith("_") for seg in part.replace("[", ".").replace("]", "").split(".")):
-                raise PolicyError("format fields starting with '_' are not allowed in submissions; use f-strings")
-            if any(seg in INSPECT_ATTRIBUTES or seg in rules.DENIED_ATTRIBUTES for seg in part.split(".")):
-                raise PolicyError("this format field is not allowed in submissions")
+            segments = part.replace("[", ".").replace("]", "").split(".")
+            if any(seg.startswith("_") or seg in INSPECT_ATTRIBUTES or seg in rules.DENIED_ATTRIBUTES
+                   for seg in segments[1:]):
+                return part
         if spec and "{" in spec:
-            _check_format_fields(spec)
-
-
-def _safe_format(text: str, method: str):
-    bound = _getattr(text, method)
-
-    def format_(*args, **kwargs):
-        _check_format_fields(text)
-        return bound(*args, **kwargs)
-
-    return format_
+            inner = _format_field_refused(spec)
+            if inner:
+                return inner
+    return None
 
 
 class Policy:
@@ -166,6 +165,7 @@ class Policy:
         self.student_modules: dict[str, dict] = {}  # module name -> namespace (filled by the loader)
         self.loader = None  # callable(name) -> namespace | None, for a submission's own modules
         self.current_file = ""
+        self.student_files: set[str] = set()  # file names the loader compiled (for refusals' line numbers)
         self.import_lines: dict[str, dict[str, int]] = {}  # file -> module -> first line importing it
         import torch
 
@@ -182,10 +182,23 @@ class Policy:
 
     # -- recording -------------------------------------------------------
     def refuse(self, line: int, what: str, kind: str, file: str | None = None) -> Refusal:
-        refusal = Refusal(self.current_file if file is None else file, int(line or 0), what, kind)
+        if file is None:
+            file, found = self._student_line()
+            line = line or found
+        refusal = Refusal(file, int(line or 0), what, kind)
         if len(self.refusals) < 200 and refusal not in self.refusals:
             self.refusals.append(refusal)
         return refusal
+
+    def _student_line(self) -> tuple[str, int]:
+        """The innermost line of student code on the stack (trusted code may look at frames; students may not)."""
+        frame = sys._getframe(2)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if name in self.student_files:
+                return name, frame.f_lineno
+            frame = frame.f_back
+        return self.current_file, 0
 
     def error(self, line: int, what: str, kind: str = "read") -> PolicyError:
         return PolicyError(self.refuse(line, what, kind).text(self.allowed if kind == "import" else ()))
@@ -193,7 +206,8 @@ class Policy:
     # -- reads -------------------------------------------------------------
     def module_allowed(self, module) -> bool:
         name = _getattr(module, "__name__", None)
-        return name in self.allowed_set or name in self.student_modules
+        return name in self.allowed_set or (type(name) is str and name.startswith(SUBMISSION_PREFIX)
+                                            and name[len(SUBMISSION_PREFIX):] in self.student_modules)
 
     def getattr(self, obj, name, *default):
         """`obj.name` for student code (RestrictedPython's `_getattr_`)."""
@@ -205,7 +219,7 @@ class Policy:
                 or name in rules.DENIED_ATTRIBUTES:
             raise self.error(0, f"the attribute {name!r}")
         if name in ("format", "format_map") and _isinstance(obj, str):
-            return _safe_format(obj, name)
+            return self._safe_format(obj, name)
         if _isinstance(obj, _ModuleType):
             module = obj.__name__
             if not self.module_allowed(obj):
@@ -225,6 +239,22 @@ class Policy:
         except (AttributeError, PolicyError):
             return False
 
+    def _safe_format(self, text: str, method: str):
+        bound = _getattr(text, method)
+
+        def format_(*args, **kwargs):
+            field = _format_field_refused(text)
+            if field is not None:
+                raise self.error(0, f"the format field {{{field}}} (format fields reading attributes)")
+            return bound(*args, **kwargs)
+
+        return format_
+
+    def type(self, obj, *rest):
+        if rest:
+            raise self.error(0, "type() with three arguments (creating a class; use a class statement)")
+        return _type(obj)
+
     # -- writes --------------------------------------------------------------
     def is_student_object(self, obj) -> bool:
         if _isinstance(obj, _type):
@@ -232,7 +262,7 @@ class Policy:
         if _type(obj) is _FunctionType:
             return bool(obj.__globals__.get(STUDENT_MARK))
         if _isinstance(obj, _ModuleType):
-            return obj.__name__ in self.student_modules
+            return self.module_allowed(obj) and obj.__name__.startswith(SUBMISSION_PREFIX)
         return any(cls in self.student_classes for cls in _type(obj).__mro__)
 
     def write(self, obj, line: int = 0):
@@ -302,7 +332,7 @@ class Policy:
             "getattr": self.getattr, "hasattr": self.hasattr,
             "setattr": lambda obj, name, value: _setattr(self.write(obj), name, value),
             "delattr": lambda obj, name: _delattr(self.write(obj), name),
-            "type": _one_arg_type,
+            "type": self.type,
         }
         for name in ("exec", "eval", "compile", "open", "input", "globals", "locals", "vars", "breakpoint",
                      "memoryview", "help", "exit", "quit"):
@@ -314,10 +344,18 @@ class Policy:
         return {**safe_builtins, **{n: _getattr(builtins, n) for n in names if hasattr(builtins, n)}, **extra}
 
     def namespace(self, module_name: str, filename: str, sink) -> dict:
-        """Fresh globals for one student module (its own builtins dict: nothing is shared between modules)."""
-        return {
+        """Fresh globals for one student module (its own builtins dict: nothing is shared between modules).
+
+        The globals are a real module's dict, registered in sys.modules under a name no library
+        module has (dataclasses and pickle look a class's module up there); student code never
+        sees sys.modules, and its own imports go through the loader.
+        """
+        module = types.ModuleType(f"{SUBMISSION_PREFIX}{module_name}")
+        sys.modules[module.__name__] = module
+        namespace = module.__dict__
+        namespace.update({
             "__builtins__": dict(self.builtins),
-            "__name__": module_name,
+            "__name__": module.__name__,
             "__file__": filename,
             STUDENT_MARK: True,
             "__metaclass__": type,
@@ -330,13 +368,8 @@ class Policy:
             "_apply_": _apply,
             "_inplacevar_": _inplacevar,
             "_print_": lambda _getattr=None: sink,
-        }
-
-
-def _one_arg_type(obj, *rest):
-    if rest:
-        raise PolicyError("type() with three arguments (creating a class) is not allowed in submissions; use class")
-    return _type(obj)
+        })
+        return namespace
 
 
 def _apply(func, *args, **kwargs):
@@ -355,9 +388,7 @@ def _inplacevar(op: str, x, y):
 
 def _namespace_module(name: str, namespace: dict):
     """A submission's own module, as another of its modules imports it."""
-    module = types.ModuleType(name)
-    module.__dict__.update({k: v for k, v in namespace.items() if not k.startswith("_")})
-    return module
+    return sys.modules[namespace["__name__"]]
 
 
 class PrintSink:

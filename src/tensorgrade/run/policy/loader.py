@@ -51,6 +51,7 @@ class StudentCode:
                     policy.import_lines.setdefault("", {}).setdefault(imported, line)
                     policy.import_lines.setdefault(unit.filename, {}).setdefault(imported, line)
         policy.loader = self._import_own
+        policy.student_files = self.files
 
     @property
     def files(self) -> set[str]:
@@ -82,9 +83,11 @@ class StudentCode:
 
     def _run(self, unit: Compiled, namespace: dict, *, notebook: bool) -> None:
         failed = _compile_failure(unit)
+        label = unit.filename.strip("<>")
         if failed is not None:
             if notebook:
-                self.sink.write(f"[tensorgrade] {unit.filename} was skipped: {failed.message}\n")
+                verb = "raised" if failed.kind == "syntax" else "was not run:"
+                self.sink.write(f"[tensorgrade] {label} {verb} {failed.message} ({failed.where})\n")
                 return
             raise failed
         previous, self.policy.current_file = self.policy.current_file, unit.filename
@@ -92,7 +95,7 @@ class StudentCode:
             exec(unit.code, namespace)
         except BaseException as exc:  # noqa: BLE001 - SystemExit at the top level too
             if notebook and isinstance(exc, (Exception, SystemExit)):
-                self.sink.write(f"[tensorgrade] {unit.filename} raised {type(exc).__name__}: {_message(exc)}\n")
+                self.sink.write(f"[tensorgrade] {label} raised {type(exc).__name__}: {_message(exc)}\n")
                 return
             raise ImportFailed("error", f"{type(exc).__name__}: {_message(exc)}", exc=exc) from None
         finally:

@@ -237,10 +237,10 @@ def _status(reply: dict, reader: framing.FrameReader, error: dict | None, fault:
     if fault:
         return "protocol", fault
     status, detail = str(reply.get("status", "crashed")), str(reply.get("detail", ""))
+    if error is not None and status in ("ok", "exit"):  # the child reported its own failure, then exited
+        return str(error.get("status", "crashed"))[:20], str(error.get("detail", ""))
     if status != "ok":
         return status, detail
-    if error is not None:
-        return str(error.get("status", "crashed"))[:20], str(error.get("detail", ""))
     if reader.key is None:
         return "crashed", "the sandboxed child ended before it could start"
     if not reader.done:

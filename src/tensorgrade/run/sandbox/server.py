@@ -128,7 +128,7 @@ class Server:
                     job.killed, job.killed_status = f"killed after {limits.total_seconds:g} s (total time limit)", "timeout"
                     return
                 if now >= step_start + limit:
-                    job.killed, job.killed_status = f"killed after {limit:g} s without finishing", "timeout"
+                    job.killed, job.killed_status = f"killed after {limit:g} s without progress", "timeout"
                     return
                 wait = min(POLL_SECONDS, total_deadline - now, step_start + limit - now)
                 for fd, _ in poller.poll(max(1, int(wait * 1000))):
