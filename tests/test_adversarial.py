@@ -24,7 +24,6 @@ from tensorgrade.batch import LocalPool, run_batch
 from tensorgrade.grading import Plan
 from tensorgrade.spec.course import load_course
 
-DAEMON_NAME = "tg-adv-daemon"
 SOLUTION_MARKER = "Reference solution for ex1_requires_grad"  # first line of solutions/ex1_requires_grad.py
 assert SOLUTION_MARKER in solution("ex1_requires_grad")
 
@@ -42,9 +41,7 @@ PATCHES = """
 import builtins
 torch.allclose = lambda *a, **k: True
 torch.equal = lambda *a, **k: True
-torch.Tensor.__eq__ = lambda self, other: torch.ones_like(self, dtype=torch.bool)
-_real_len, _real_isinstance = builtins.len, builtins.isinstance
-builtins.isinstance = lambda obj, cls: True
+torch.Tensor.add = lambda self, other: other
 builtins.len = lambda obj: 3
 """
 
@@ -56,8 +53,18 @@ def vjp(f, x, v):
 """
 
 
+def all_of(exercise: str, function: str | None = None) -> set[str]:
+    return {c.id for c in checks_of(exercise, function)}
+
+
 def build_cases(sub_dir: Path, out: Path, course_root: Path) -> dict[str, dict]:
-    """{student: case}; a case has the files to change and the checks it must lose."""
+    """{student: case}; a case has the files to change and the checks it must lose.
+
+    Since the submission policy (run/policy), modules such as os, sys, ctypes, time, json are not
+    importable: attacks that need them are refused where they use them (the function, or the
+    file's top level, fails with a message naming the line). Resource exhaustion is still reachable
+    with allowed means (loops, big lists, big tensors) and is stopped by the sandbox's limits.
+    """
     neighbour = sub_dir / "control"
     victims = [neighbour / "ex1_requires_grad.py", out / "grades.csv", out / "control" / "record.json",
                out / "planted.txt", neighbour / "planted.py"]
@@ -72,69 +79,67 @@ def build_cases(sub_dir: Path, out: Path, course_root: Path) -> dict[str, dict]:
                     while True:
                         pass
             """),
-            lost={c.id for c in checks_of("ex5_autograd_grad", "grads")}, exercise="ex5_autograd_grad",
-            words=["time limit", "grads()"]),
-        "sleep_at_import": dict(
-            files=at_import("ex3_stop_gradients", "import time\ntime.sleep(10**9)"),
-            lost={c.id for c in checks_of("ex3_stop_gradients")}, exercise="ex3_stop_gradients",
-            words=["time limit", "importing"]),
+            lost=all_of("ex5_autograd_grad", "grads"), exercise="ex5_autograd_grad",
+            words=["time limit", "grads()"], status="timeout"),
+        "loop_at_import": dict(
+            files=at_import("ex3_stop_gradients", "while True:\n    pass"),
+            lost=all_of("ex3_stop_gradients"), exercise="ex3_stop_gradients",
+            words=["time limit", "importing"], status="timeout"),
         "memory_bomb": dict(
             files=fn("ex4_higher_order", "hessian_row", """
                 def hessian_row(f, x, i):
-                    hoard = bytearray(10**11)
+                    hoard = [0.5] * 10**11
                     return hoard
             """),
-            lost={c.id for c in checks_of("ex4_higher_order", "hessian_row")}, exercise="ex4_higher_order",
+            lost=all_of("ex4_higher_order", "hessian_row"), exercise="ex4_higher_order",
             words=["memory"]),
         "torch_memory_bomb": dict(
             files=fn("ex4_higher_order", "nth_derivative", """
                 def nth_derivative(f, x, n):
                     return torch.ones(10**11, dtype=torch.float64).sum()
             """),
-            lost={c.id for c in checks_of("ex4_higher_order", "nth_derivative")}, exercise="ex4_higher_order",
+            lost=all_of("ex4_higher_order", "nth_derivative"), exercise="ex4_higher_order",
             words=["memory"]),
-        "fork_flood": dict(
+        "fork_refused": dict(
             files=fn("ex2_zero_grad", "descend", """
                 def descend(f, x, lr, steps):
-                    import os, time
+                    import os
                     while True:
-                        try:
-                            pid = os.fork()
-                        except OSError:
-                            continue
-                        if pid == 0:
-                            time.sleep(600)
-                            os._exit(0)
+                        os.fork()
             """),
-            lost={c.id for c in checks_of("ex2_zero_grad", "descend")}, exercise="ex2_zero_grad",
-            words=["stopped", "descend()"]),
+            lost=all_of("ex2_zero_grad", "descend"), exercise="ex2_zero_grad",
+            words=["importing 'os' is not allowed", "descend()"], flags=["importing 'os'"]),
         "exit_at_import": dict(
+            files=at_import("ex6_jacobian_hessian", "raise SystemExit(3)"),
+            lost=all_of("ex6_jacobian_hessian"), exercise="ex6_jacobian_hessian",
+            words=["SystemExit"], status="error"),
+        "os_exit_at_import": dict(
             files=at_import("ex6_jacobian_hessian", "import os\nos._exit(3)"),
-            lost={c.id for c in checks_of("ex6_jacobian_hessian")}, exercise="ex6_jacobian_hessian",
-            words=["ended the Python process", "exit code 3"]),
+            lost=all_of("ex6_jacobian_hessian"), exercise="ex6_jacobian_hessian",
+            words=['"_exit"', "not allowed in submissions"], status="policy"),
         "sys_exit_in_function": dict(
             files=fn("ex1_requires_grad", "gradient", """
                 def gradient(f, x):
-                    import sys
-                    sys.exit(1)
+                    raise SystemExit(1)
             """),
-            lost={c.id for c in checks_of("ex1_requires_grad", "gradient")}, exercise="ex1_requires_grad",
+            lost=all_of("ex1_requires_grad", "gradient"), exercise="ex1_requires_grad",
             words=["SystemExit"]),
-        "segfault": dict(
+        "ctypes_refused": dict(
             files=fn("ex3_stop_gradients", "scale_untracked", """
                 def scale_untracked(x, factor):
                     import ctypes
                     ctypes.string_at(0)
                     return x * factor
             """),
-            # scale_untracked holds the exercise's first checks: the crash takes the whole exercise
-            lost={c.id for c in checks_of("ex3_stop_gradients")}, exercise="ex3_stop_gradients",
-            words=["crashed", "segmentation fault", "scale_untracked()"]),
+            lost=all_of("ex3_stop_gradients", "scale_untracked"), exercise="ex3_stop_gradients",
+            words=["importing 'ctypes' is not allowed", "scale_untracked()"], flags=["importing 'ctypes'"]),
         "patch_wrong": dict(
             files={"ex5_autograd_grad": replace_function(after_imports(solution("ex5_autograd_grad"), PATCHES),
                                                          "vjp", VJP_IGNORES_V)},
-            lost={"vjp_value"}, exercise="ex5_autograd_grad", words=["values differ"]),
-        "patch_right": dict(files=at_import("ex5_autograd_grad", PATCHES), lost=set()),
+            lost={"vjp_value"}, exercise="ex5_autograd_grad", words=["values differ"],
+            flags=["changing torch.allclose", "changing torch.equal", "changing torch.Tensor.add"]),
+        "patch_right": dict(files=at_import("ex5_autograd_grad", PATCHES), lost=set(),
+                            flags=["changing torch.allclose", "changing torch.equal", "changing torch.Tensor.add"]),
         "read_solutions": dict(
             files=fn("ex1_requires_grad", "make_leaf", f"""
                 def make_leaf(values):
@@ -150,7 +155,8 @@ def build_cases(sub_dir: Path, out: Path, course_root: Path) -> dict[str, dict]:
                         raise RuntimeError(found[0])
                     return torch.tensor(values, dtype=torch.float32, requires_grad=True)
             """),
-            lost=set()),  # every read fails, so the (otherwise correct) function earns full marks
+            lost=all_of("ex1_requires_grad", "make_leaf"), exercise="ex1_requires_grad",
+            words=["open() is not allowed"], flags=["open()"]),
         "write_around": dict(
             files=fn("ex2_zero_grad", "zero_grad_", f"""
                 def zero_grad_(x):
@@ -163,50 +169,34 @@ def build_cases(sub_dir: Path, out: Path, course_root: Path) -> dict[str, dict]:
                     if x.grad is not None:
                         x.grad.zero_()
             """),
-            lost=set()),
-        "daemon": dict(
-            files=fn("ex4_higher_order", "grad_with_graph", f"""
-                def grad_with_graph(f, x):
-                    import ctypes, os, time
-                    if os.fork() == 0:
-                        os.setsid()
-                        if os.fork() == 0:
-                            try:
-                                ctypes.CDLL(None).prctl(15, b"{DAEMON_NAME}", 0, 0, 0)
-                            except Exception:
-                                pass
-                            time.sleep(2)
-                            for _ in range(30):
-                                try:
-                                    with open({str(out / "grades.csv")!r}, "a") as fh:
-                                        fh.write("daemon,60,60,60,60,60,60,360,60,600.0,ok,\\n")
-                                except OSError:
-                                    pass
-                                time.sleep(0.2)
-                        os._exit(0)
-                    (g,) = torch.autograd.grad(f(x), x, create_graph=True)
-                    return g
+            lost=all_of("ex2_zero_grad", "zero_grad_"), exercise="ex2_zero_grad", words=["open() is not allowed"]),
+        "torch_save_around": dict(
+            files=fn("ex2_zero_grad", "zero_grad_", f"""
+                def zero_grad_(x):
+                    for path in {[str(p) for p in victims]!r}:
+                        try:
+                            torch.save({{"pwned": 1}}, path)
+                        except Exception:
+                            pass
+                    if x.grad is not None:
+                        x.grad.zero_()
             """),
-            lost=set()),
+            lost=set(), flags=["torch.save"]),  # every attempt refused (and caught): zeroing itself is correct
         "loud": dict(
             files=fn("ex1_requires_grad", "gradient", """
                 def gradient(f, x):
-                    import sys
                     for _ in range(200):
                         print("x" * 10_000)
-                        sys.stderr.write("e" * 10_000 + "\\n")
                     f(x).backward()
                     return x.grad
             """),
             lost=set()),
-        "forged_json": dict(
+        "forged_text": dict(
             files=fn("ex5_autograd_grad", "vjp", """
                 def vjp(f, x, v):
-                    import json
-                    forged = {"ev": "record", "exercise": "ex5_autograd_grad", "check": "vjp_value",
-                              "record": {"observations": [], "inputs": []}}
-                    print(json.dumps(forged))
-                    print(json.dumps({"score": 60, "tests": [{"name": "vjp_value", "score": 3, "max_score": 3}]}))
+                    forged = '{"ev": "record", "exercise": "ex5_autograd_grad", "check": "vjp_value", "record": {}}'
+                    print(forged)
+                    print('{"score": 60, "tests": [{"name": "vjp_value", "score": 3, "max_score": 3}]}')
                     y = f(x)
                     (g,) = torch.autograd.grad(y, x, grad_outputs=torch.ones_like(y))
                     return g
@@ -217,14 +207,14 @@ def build_cases(sub_dir: Path, out: Path, course_root: Path) -> dict[str, dict]:
                 def make_leaf(values):
                     return list(values)
             """),
-            lost={c.id for c in checks_of("ex1_requires_grad", "make_leaf")}, exercise="ex1_requires_grad",
+            lost=all_of("ex1_requires_grad", "make_leaf"), exercise="ex1_requires_grad",
             words=["what make_leaf() returns", "expected a torch.Tensor, got a tuple (or list)"]),
         "returns_none": dict(
             files=fn("ex3_stop_gradients", "detached", """
                 def detached(x):
                     x.detach()
             """),
-            lost={c.id for c in checks_of("ex3_stop_gradients", "detached")}, exercise="ex3_stop_gradients",
+            lost=all_of("ex3_stop_gradients", "detached"), exercise="ex3_stop_gradients",
             words=["what detached() returns", "expected a torch.Tensor, got None"]),
         "returns_numpy": dict(
             files=fn("ex5_autograd_grad", "vjp", """
@@ -248,7 +238,7 @@ def build_cases(sub_dir: Path, out: Path, course_root: Path) -> dict[str, dict]:
                 def jacobian(f, x):
                     return torch.autograd.functional.jacobian(f, x).as_subclass(Agreeable)
             """),
-            lost={c.id for c in checks_of("ex6_jacobian_hessian", "jacobian")}, exercise="ex6_jacobian_hessian",
+            lost=all_of("ex6_jacobian_hessian", "jacobian"), exercise="ex6_jacobian_hessian",
             words=["expected a torch.Tensor, got an object of type Agreeable"]),
         "returns_nan": dict(
             files=fn("ex6_jacobian_hessian", "hessian", """
@@ -256,12 +246,19 @@ def build_cases(sub_dir: Path, out: Path, course_root: Path) -> dict[str, dict]:
                     n = x.shape[0]
                     return torch.full((n, n), float("nan"), dtype=x.dtype)
             """),
-            lost={c.id for c in checks_of("ex6_jacobian_hessian", "hessian")}, exercise="ex6_jacobian_hessian",
+            lost=all_of("ex6_jacobian_hessian", "hessian"), exercise="ex6_jacobian_hessian",
             words=["nan"]),
-        "flag_ctypes": dict(files=at_import("ex1_requires_grad", "import ctypes"), lost=set(), flags=["ctypes"]),
-        "flag_sys_modules": dict(files=at_import("ex2_zero_grad", "import sys\n_mods = len(sys.modules)"), lost=set(),
-                                 flags=["sys.modules"]),
-        "flag_gc": dict(files=at_import("ex3_stop_gradients", "import gc\ngc.collect()"), lost=set(), flags=["gc"]),
+        "unused_import": dict(files=at_import("ex1_requires_grad", "import ctypes"), lost=set(),
+                              flags=["importing 'ctypes'"]),
+        "sys_modules_at_import": dict(
+            files=at_import("ex2_zero_grad", "import sys\nmods = len(sys.modules)"),
+            lost=all_of("ex2_zero_grad"), exercise="ex2_zero_grad", words=["importing 'sys' is not allowed"],
+            flags=["importing 'sys'"], status="error"),
+        "frames_at_import": dict(
+            files=at_import("ex3_stop_gradients", "try:\n    raise ValueError\nexcept ValueError as e:\n"
+                                                  "    up = e.__traceback__.tb_frame.f_back"),
+            lost=all_of("ex3_stop_gradients"), exercise="ex3_stop_gradients", words=['"f_back"', "internals"],
+            status="policy"),
     }
     return cases
 
@@ -293,7 +290,6 @@ def batch(tmp_path_factory):
     report = run_batch(course, subs, out, plan=plan, workers=2, pool_factory=factory)
     seconds = time.perf_counter() - started
     book_after = (out / "grades.csv").read_bytes()
-    time.sleep(3)  # the daemon would append after 2 s
     return dict(course=course, cases=cases, out=out, subs=subs, report=report, control_before=before,
                 book_after=book_after, existing=existing, zygotes=zygote_pids, seconds=seconds)
 
@@ -331,26 +327,34 @@ def test_hostile_change_costs_exactly_the_attacked_checks(batch, student):
 
 def test_faults_are_named_in_the_exercise_status(batch):
     out = batch["out"]
-    assert exercise_of(record(out, "loop_forever"), "ex5_autograd_grad")["status"] == "timeout"
-    assert exercise_of(record(out, "sleep_at_import"), "ex3_stop_gradients")["status"] == "timeout"
-    assert exercise_of(record(out, "exit_at_import"), "ex6_jacobian_hessian")["status"] == "exit"
-    assert exercise_of(record(out, "segfault"), "ex3_stop_gradients")["status"] == "crash"
+    for student, case in batch["cases"].items():
+        if "status" in case:
+            assert exercise_of(record(out, student), case["exercise"])["status"] == case["status"], student
     _, book = read_gradebook(out / "grades.csv")
     assert book["loop_forever"]["status"] == "timeout in ex5_autograd_grad"
-    assert book["segfault"]["status"] == "crash in ex3_stop_gradients"
+    assert book["os_exit_at_import"]["status"] == "policy in ex6_jacobian_hessian"
 
 
-def test_monkeypatching_is_undone_and_flagged(batch):
+def test_refusals_are_named_in_the_review_column(batch):
+    _, book = read_gradebook(batch["out"] / "grades.csv")
+    for student, case in batch["cases"].items():
+        for word in case.get("flags", []):
+            assert word in book[student]["review"], (student, book[student]["review"])
+    assert book["control"]["review"] == ""
+    assert book["unused_import"]["total"] == book["control"]["total"]  # a flag alone never changes a grade
+
+
+def test_monkeypatching_is_ignored_and_flagged(batch):
     for student in ("patch_wrong", "patch_right"):
         flags = "; ".join(record(batch["out"], student)["flags"])
-        for name in ("torch.allclose", "torch.equal", "builtins.isinstance", "builtins.len"):
-            assert name in flags, (student, flags)
+        assert "ex5_autograd_grad.py, line" in flags and "changing torch.allclose" in flags, flags
+    import torch
+
+    assert torch.allclose(torch.zeros(1), torch.zeros(1))  # nothing leaked into this process either
 
 
 def test_solutions_cannot_be_read_and_never_reach_the_output(batch):
     out = batch["out"]
-    rec = record(out, "read_solutions")
-    assert scores(rec) == expected_scores(set())  # every open() failed, else make_leaf would have raised
     for path in out.rglob("*"):
         if path.is_file():
             assert SOLUTION_MARKER not in path.read_text(errors="replace"), path
@@ -362,14 +366,6 @@ def test_writes_outside_the_sandbox_change_nothing(batch):
     assert not (out / "planted.txt").exists() and not (subs / "control" / "planted.py").exists()
     assert b"pwned" not in (out / "grades.csv").read_bytes()
     assert b"pwned" not in (out / "control" / "record.json").read_bytes()
-
-
-def test_daemon_dies_with_the_sandbox(batch):
-    out = batch["out"]
-    assert (out / "grades.csv").read_bytes() == batch["book_after"]
-    assert b"360,60,600.0" not in (out / "grades.csv").read_bytes()
-    names = {p.info["name"] for p in psutil.process_iter(["name"])}
-    assert DAEMON_NAME[:15] not in names
 
 
 def test_no_process_is_left_behind(batch):
@@ -388,24 +384,13 @@ def _ancestors(proc):
 
 
 def test_printed_output_is_truncated(batch):
-    limit = batch["course"].spec.grading.output_limit_kb * 1024
     rec = record(batch["out"], "loud")
-    assert 0 < len(rec["output"].encode()) <= limit * 2, len(rec["output"])
+    assert 0 < len(rec["output"].encode()) <= 64 * 1024, len(rec["output"])
     assert len(json.dumps(rec)) < 1024**2
 
 
-def test_forged_output_is_ignored(batch):
-    rec = record(batch["out"], "forged_json")
+def test_forged_text_is_only_text(batch):
+    rec = record(batch["out"], "forged_text")
     assert scores(rec) == expected_scores({"vjp_value"})
-    results = json.loads((batch["out"] / "forged_json" / "results.json").read_text())
+    results = json.loads((batch["out"] / "forged_text" / "results.json").read_text())
     assert results["score"] == sum(expected_scores({"vjp_value"}).values())
-    assert '"ev": "record"' not in json.dumps(results)
-
-
-def test_review_column_lists_suspicious_code(batch):
-    _, book = read_gradebook(batch["out"] / "grades.csv")
-    for student in ("flag_ctypes", "flag_sys_modules", "flag_gc"):
-        for word in batch["cases"][student]["flags"]:
-            assert word in book[student]["review"], (student, book[student]["review"])
-        assert book[student]["total"] == book["control"]["total"]  # flags never change a grade
-    assert book["control"]["review"] == ""

@@ -262,8 +262,8 @@ def _absorb(messages: list[dict], pending: list, run: _Run):
         if isinstance(event, wire.ImportError_):
             where = f" ({event.where})" if event.where else ""
             status = "policy" if event.kind == "policy" else "error"
-            verb = {"policy": "your code uses something not allowed in submissions",
-                    "syntax": "your code is not valid Python"}.get(event.kind, "importing your code raised")
+            verb = {"policy": "this file was refused", "syntax": "your code is not valid Python"}.get(
+                event.kind, "importing your code raised")
             run.states[ex.id] = (status, f"{verb}: {event.message}{where}")
             continue
         for check_pos, check in enumerate(checks):
