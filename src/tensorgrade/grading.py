@@ -262,6 +262,11 @@ def _absorb(messages: list[dict], pending: list, run: _Run):
         if isinstance(event, wire.ImportError_):
             where = f" ({event.where})" if event.where else ""
             status = "policy" if event.kind == "policy" else "error"
+            if event.kind == "policy":  # refused at compile time: named in the review column too
+                file, _, line = event.where.partition(", line ")
+                run.refusals.append({"file": file, "line": int(line) if line.isdigit() else 0,
+                                     "what": event.message.removesuffix(" is not allowed in submissions"),
+                                     "kind": "compile"})
             verb = {"policy": "this file was refused", "syntax": "your code is not valid Python"}.get(
                 event.kind, "importing your code raised")
             run.states[ex.id] = (status, f"{verb}: {event.message}{where}")
