@@ -22,7 +22,7 @@ from tensorgrade.spec.course import Course, load_course
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = load_course(ROOT)
 EXERCISES = [e.id for e in COURSE.exercises]
-SANDBOX_SCRIPT = "tensorgrade/run/sandbox.py"
+SANDBOX_SCRIPT = "tensorgrade/run/sandbox/zygote.py"
 
 
 # -- the course ------------------------------------------------------------------

@@ -50,15 +50,18 @@ DEMO_EXPECTED = {
     "barbara_liskov": (set(), "ok", [], []),
     "claude_shannon": (loses(mistake("ex4_higher_order", "grad_without_create_graph"))
                        | loses(mistake("ex5_autograd_grad", "vjp_ignores_v")), "ok", [], []),
-    "dennis_ritchie": (ids("ex1_requires_grad"), "crash in ex1_requires_grad", ["crashed", "segmentation fault"],
-                       ["imports ctypes"]),
-    "edsger_dijkstra": (ids("ex2_zero_grad"), "exit in ex2_zero_grad", ["ended the Python process", "exit code 3"],
+    # the NULL dereference needs ctypes, which the policy refuses where make_leaf uses it: gradient keeps its points
+    "dennis_ritchie": (ids("ex1_requires_grad", "make_leaf"), "ok", ["importing 'ctypes' is not allowed"],
+                       ["imports ctypes", "importing 'ctypes'"]),
+    "edsger_dijkstra": (ids("ex2_zero_grad"), "policy in ex2_zero_grad", ['"_exit"', "not allowed in submissions"],
                         ["os._exit"]),
     "frank_abagnale": (loses(mistake("ex5_autograd_grad", "vjp_ignores_v"))
                        | loses(mistake("ex6_jacobian_hessian", "jacobian_transposed")), "ok", [],
-                       ["patched", "torch.allclose"]),
+                       ["changing torch.allclose", "changing torch.equal"]),
     "katherine_johnson": (loses(mistake("ex2_zero_grad", "descend_without_clearing")), "ok", [], []),
-    "kevin_mitnick": (ids("ex1_requires_grad", "make_leaf"), "ok", ["requires_grad"], []),
+    # the answer-key hunt at the top level of ex1 stops at the refused pathlib: the file cannot be imported
+    "kevin_mitnick": (ids("ex1_requires_grad"), "error in ex1_requires_grad", ["importing 'pathlib' is not allowed"],
+                      ["importing 'os'", "importing 'pathlib'"]),
     "linus_torvalds": (ids("ex5_autograd_grad", "grads"), "timeout in ex5_autograd_grad",
                        ["no progress within the time limit", "grads()"], []),
     "margaret_hamilton": (ids("ex4_higher_order"), "error in ex4_higher_order",
@@ -123,14 +126,14 @@ def test_correct_students_get_the_course_points(demo):
         assert float(demo["book"][student]["total"]) == COURSE.points
 
 
-def test_crash_costs_only_the_crashing_exercise(demo):
+def test_a_refusal_costs_only_the_function_that_hits_it(demo):
     rec = record(demo["out"], "dennis_ritchie")
     for ex in COURSE.exercises:
         got = exercise_of(rec, ex.id)
-        if ex.id == "ex1_requires_grad":
-            assert got["status"] == "crash" and sum(c["score"] for c in got["checks"]) == 0
-        else:
-            assert got["status"] == "ok" and sum(c["score"] for c in got["checks"]) == ex.spec.points
+        assert got["status"] == "ok"
+        for check in got["checks"]:
+            refused = check["function"] == "make_leaf"
+            assert check["score"] == (0 if refused else check["points"]), check["id"]
 
 
 def test_missing_exercise_scores_zero_on_exactly_that_exercise(demo):
@@ -157,7 +160,7 @@ def test_submissions_that_cannot_be_graded(demo, student):
 
 def test_solution_text_never_reaches_the_output(demo):
     rec = record(demo["out"], "kevin_mitnick")
-    assert "answer key not found" in rec["output"]
+    assert "importing 'pathlib' is not allowed" in exercise_of(rec, "ex1_requires_grad")["detail"]
     marker = solution("ex1_requires_grad").splitlines()[0]
     for path in demo["out"].rglob("*"):
         if path.is_file():
