@@ -451,3 +451,37 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def _memory_of(pid: int) -> bytes:
+    """The readable, writable memory of a process (we are root: /proc/PID/mem)."""
+    chunks = []
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            addresses, perms = line.split()[:2]
+            if not perms.startswith("rw"):
+                continue
+            start, end = (int(a, 16) for a in addresses.split("-"))
+            try:
+                mem.seek(start)
+                chunks.append(mem.read(end - start))
+            except (OSError, ValueError, OverflowError):
+                pass
+    return b"".join(chunks)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not sys.platform.startswith("linux"), reason="reads /proc/PID/mem as root")
+def test_the_zygote_never_holds_a_job_or_its_results(zygote):
+    """Jobs and results pass between the client and the child only: a later child forked from the
+    zygote inherits nothing of an earlier student."""
+    marker = "TG-JOB-MARKER-" + os.urandom(6).hex()
+    printed = "TG-RESULT-MARKER-" + os.urandom(6).hex()
+    out = run(zygote, f"""
+        source_text = {marker!r} * 50
+        print({printed!r})
+        result = {printed!r}
+    """)
+    assert result(out) == printed and printed in out.output
+    memory = _memory_of(zygote.pid)
+    assert marker.encode() not in memory
+    assert printed.encode() not in memory

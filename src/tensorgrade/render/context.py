@@ -91,7 +91,11 @@ def excerpt(text: str, limit: int = OUTPUT_EXCERPT) -> tuple[str, bool]:
 def report_view(result: StudentResult, course: Course, now: dt.datetime | None = None) -> dict:
     show_hidden = hidden_visibility(course, now) == "visible"
     note = withheld_note(course)
-    output, cut = excerpt(result.output)
+    printed = result.output or ""
+    hidden_printed = getattr(result, "hidden_output", "") or ""
+    if show_hidden and hidden_printed:  # printed during hidden checks: shown under their rule (their inputs show)
+        printed = f"{printed}\n{hidden_printed}" if printed else hidden_printed
+    output, cut = excerpt(printed)
     return {
         "course": course_view(course),
         "student": result.student,
@@ -102,5 +106,6 @@ def report_view(result: StudentResult, course: Course, now: dt.datetime | None =
         "total": fmt(result.total), "possible": fmt(result.possible), "percent": f"{result.percent:.0f}",
         "show_hidden": show_hidden, "hidden_note": note,
         "exercises": [exercise_view(e, show_hidden, note) for e in result.exercises],
-        "output": output, "output_cut": cut, "output_chars": len(result.output or ""),
+        "output": output, "output_cut": cut, "output_chars": len(printed),
+        "output_withheld": bool(hidden_printed) and not show_hidden,
     }
