@@ -101,6 +101,20 @@ class PolicyTransformer(RestrictingNodeTransformer):
             return self.node_contents_visit(node)
         return super().visit_AugAssign(node)
 
+    def inject_print_collector(self, node, position=0):
+        """RestrictedPython puts `_print = _print_(...)` before a module docstring and its
+        `from __future__` imports, which Python then refuses: put it after them."""
+        if isinstance(node, ast.Module):
+            position = 0
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                position = 1
+            while position < len(body) and isinstance(body[position], ast.ImportFrom) and \
+                    body[position].module == "__future__":
+                position += 1
+        return super().inject_print_collector(node, position)
+
     def visit_Nonlocal(self, node):
         return self.node_contents_visit(node)
 
@@ -150,9 +164,10 @@ def compile_source(source: str, filename: str) -> Compiled:
         ast.fix_missing_locations(tree)
         return Compiled(filename, code=compile(tree, filename, "exec", dont_inherit=True),
                         imports=transformer.imports)
-    except (RecursionError, MemoryError, SyntaxError, ValueError) as exc:
-        line = getattr(exc, "lineno", 0) or 0
-        return Compiled(filename, syntax_error=(line, f"{type(exc).__name__}: {exc}"[:300]))
+    except SyntaxError as exc:
+        return Compiled(filename, syntax_error=(exc.lineno or 0, str(exc.msg)[:300]))
+    except (RecursionError, MemoryError, ValueError) as exc:
+        return Compiled(filename, syntax_error=(0, f"{type(exc).__name__}: {exc}"[:300]))
 
 
 _WORDING = (  # RestrictedPython's messages, in words a student understands

@@ -77,7 +77,7 @@ class Refused:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        return "<refused import>"
+        return f"<refused: {object.__getattribute__(self, '_tg_message').split(';')[0]}>"
 
 
 class _ReadOnlyView:
