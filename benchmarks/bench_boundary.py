@@ -7,7 +7,7 @@ source tree of tensorgrade (e.g. the commit before the boundary moved):
     git worktree add /tmp/tg-before e26572a
     python benchmarks/bench_boundary.py --baseline /tmp/tg-before [--n 200] [--repeat 3]
 
-Each engine grades the same folder in its own process (`PYTHONPATH=<tree>/src`), alternating
+Each engine grades the same folder with its own tree's course, in its own process (`PYTHONPATH=<tree>/src`), alternating
 A, B, A, B, ... so that machine noise hits both alike; PDFs are off (they do not depend on the
 boundary). Printed: per run, steady-state submissions/s (from the first to the last result) and
 wall time; then the medians and the ratio after/before.
@@ -65,7 +65,7 @@ def make_class(folder: Path, n: int) -> dict[str, int]:
 def run(tree: Path, subs: Path, out: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-    proc = subprocess.run([sys.executable, "-c", DRIVER, str(ROOT), str(subs), str(out)], env=env, cwd=tree,
+    proc = subprocess.run([sys.executable, "-c", DRIVER, str(tree), str(subs), str(out)], env=env, cwd=tree,
                           capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
         raise SystemExit(f"{tree}: grading failed\n{proc.stderr[-3000:]}")
