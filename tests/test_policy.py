@@ -228,6 +228,21 @@ def test_reads_that_reach_past_the_policy_raise_at_that_line(expression, words):
     assert policy.refusals, "a refusal the student catches is still recorded"
 
 
+def test_setattr_with_a_computed_name_cannot_reach_what_the_compiler_refuses():
+    ns, policy, _ = load("""
+        import torch
+
+        class Mine(torch.Tensor):
+            pass
+
+        def hook():
+            setattr(Mine, "__torch_" + "function__", classmethod(lambda cls, *a, **k: True))
+    """)
+    with pytest.raises(PolicyError, match="setting the attribute '__torch_function__'"):
+        ns["hook"]()
+    assert "__torch_function__" not in vars(ns["Mine"])
+
+
 def test_a_caught_refusal_is_still_recorded():
     ns, policy, _ = load("import torch\n\ndef sneaky():\n    try:\n        return torch.load\n    except Exception:\n        return None\n")
     assert ns["sneaky"]() is None

@@ -319,6 +319,14 @@ class Policy:
         self.student_classes.add(cls)
         return cls
 
+    def _settable(self, name):
+        """setattr/delattr take the name as a string: the compiler never saw it, so check it here."""
+        if _type(name) is not str:
+            raise TypeError("attribute name must be a string")
+        if name.startswith("_") or name in INSPECT_ATTRIBUTES or name in rules.DENIED_ATTRIBUTES:
+            raise self.error(0, f"setting the attribute {name!r}", "write")
+        return name
+
     def _refusing(self, name: str):
         def refused(*args, **kwargs):
             raise self.error(0, f"{name}()")
@@ -330,8 +338,8 @@ class Policy:
         extra = {
             "__build_class__": self.build_class, "__import__": self.import_,
             "getattr": self.getattr, "hasattr": self.hasattr,
-            "setattr": lambda obj, name, value: _setattr(self.write(obj), name, value),
-            "delattr": lambda obj, name: _delattr(self.write(obj), name),
+            "setattr": lambda obj, name, value: _setattr(self.write(obj), self._settable(name), value),
+            "delattr": lambda obj, name: _delattr(self.write(obj), self._settable(name)),
             "type": self.type,
         }
         for name in ("exec", "eval", "compile", "open", "input", "globals", "locals", "vars", "breakpoint",

@@ -57,6 +57,7 @@ DENIED_MODULE_ATTRIBUTES: dict[str, frozenset[str]] = {
     }),
     "typing": frozenset({"get_type_hints", "ForwardRef", "evaluate_forward_ref"}),
     "dataclasses": frozenset({"make_dataclass"}),
+    "functools": frozenset({"update_wrapper", "wraps"}),  # they copy attributes onto objects of torch's
 }
 
 # Tensor attributes a submission may assign (the autograd API it is taught).
