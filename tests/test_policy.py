@@ -356,3 +356,68 @@ def test_audit_hook_refuses_introspection_and_side_effects_but_not_the_libraries
         assert results[name] == "refused", (name, results)
     for name in ("namedtuple", "dataclass", "typevar", "read", "autograd"):
         assert results[name] == "allowed", (name, results)
+
+
+# -- holes found by the second, blind attack set (tests/attack_corpus_second.py), closed ---------------
+def test_name_may_be_read_but_never_bound():
+    for source in ('__name__ = "builtins"\n', 'import math as __name__\n', 'for __name__ in ["x"]:\n    pass\n',
+                   'try:\n    pass\nexcept Exception as __name__:\n    pass\n'):
+        assert not compile_source(source, "sub.py").ok, source
+    ns, _, _ = load("label = __name__\n")
+    assert ns["label"].endswith("sub")
+
+
+def test_a_module_imports_its_siblings_by_the_loaders_table_not_by_name():
+    ns, policy, _ = load("import helpers\nvalue = helpers.twice(3)\n", extra={"helpers": "def twice(v):\n    return 2 * v\n"})
+    assert ns["value"] == 6
+
+
+def test_type_of_a_class_is_refused_so_the_metaclass_cannot_make_classes():
+    ns, policy, _ = load("def meta():\n    return type(int)\n\ndef plain(x):\n    return type(x).__name__\n")
+    assert ns["plain"](torch.ones(1)) == "Tensor"
+    with pytest.raises(PolicyError, match="type\\(\\) of a class"):
+        ns["meta"]()
+
+
+@pytest.mark.parametrize("call", ["'{0.sys}'.format(torch)", "str.format('{0.sys.modules}', torch)",
+                                  "'{x[0]}'.format_map({'x': [1]})", "'{0:{1.real}}'.format(1, 2)"])
+def test_format_fields_may_not_read_attributes_or_items(call):
+    ns, policy, _ = load(f"import torch\n\ndef probe():\n    return {call}\n")
+    with pytest.raises(PolicyError, match="format field"):
+        ns["probe"]()
+    plain, _, _ = load("def ok(x):\n    return '{} {:.2f} {name!r}'.format(1, x, name='n')\n")
+    assert plain["ok"](0.5) == "1 0.50 'n'"
+
+
+def test_torch_may_import_its_own_modules_while_student_code_runs():
+    """C code calling PyImport_Import goes through the student's __import__: the library's imports are allowed."""
+    ns, policy, _ = load("import torch\n\ndef on_cpu():\n    with torch.device('cpu'):\n        return torch.ones(2)\n")
+    assert ns["on_cpu"]().device.type == "cpu"
+    assert policy.refusals == []
+
+
+def test_a_suspended_generator_cannot_leave_autocast_or_a_device_mode_on():
+    state = torch_state.snapshot()
+    ns, _, _ = load("""
+        import torch
+        held = []
+
+        def hold():
+            with torch.no_grad():
+                yield
+
+        def leave():
+            held.append(hold())
+            next(held[-1])
+    """)
+    ns["leave"]()
+    assert not torch.is_grad_enabled()
+    assert torch_state.restore(state) and torch.is_grad_enabled()
+    ns["held"].clear()
+
+
+def test_a_failing_sibling_module_reports_its_own_reason():
+    with pytest.raises(ImportFailed) as info:
+        load("import helpers\n", extra={"helpers": "raise ValueError('broken helper')\n"})
+    assert info.value.kind == "error" and "ValueError: broken helper" in info.value.message
+    assert "ImportFailed" not in info.value.message

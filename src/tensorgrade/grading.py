@@ -17,7 +17,7 @@ from typing import Protocol
 from tensorgrade import wire
 
 from tensorgrade import seeds
-from tensorgrade.judge.verdict import judge, unimplemented_verdict
+from tensorgrade.judge.verdict import ReferenceFailed, Verdict, judge, unimplemented_verdict
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
 from tensorgrade.run.reference import Reference
 from tensorgrade.run.sandbox import Limits, Outcome
@@ -216,7 +216,15 @@ class Grader:
             verdict = unimplemented_verdict(record)  # needs no expected values: skip the reference run
             if verdict is None:
                 expected = self.reference.record(ex.id, spec.id, self.seed(student, ex.id, spec.id))
-                verdict = judge(spec, ex.spec.tolerance_for(spec.id), expected, record, stopped=stopped)
+                try:
+                    verdict = judge(spec, ex.spec.tolerance_for(spec.id), expected, record, stopped=stopped)
+                except ReferenceFailed:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a record the child should never have sent
+                    verdict = Verdict(False, problem=f"the record of this check could not be judged "
+                                                     f"({type(exc).__name__}): it is not what the grader records")
+                    run.refusals.append({"file": "", "line": 0, "what": f"a malformed record for {ex.id}.{spec.id}",
+                                         "kind": "state"})
             checks.append(CheckResult(
                 id=spec.id, function=spec.function, points=spec.points,
                 score=spec.points if verdict.passed else 0.0, visibility=spec.visibility,

@@ -182,12 +182,23 @@ def project_root() -> Path | None:
 
 
 def build_wheel(dest: Path) -> Path:
+    """The tensorgrade wheel, built from a clean copy of pyproject.toml, README.md and src/.
+
+    A clean copy: building in the tree itself reuses its build/lib, which keeps modules that
+    were since deleted from src/ (and the tree also holds the course's solutions/).
+    """
     root = project_root()
     if root is None:
         raise SpecError("cannot find tensorgrade's source tree to build its wheel; pass --wheel PATH")
     dest.mkdir(parents=True, exist_ok=True)
+    clean = dest / "source"
+    for name in ("pyproject.toml", "README.md"):
+        if (root / name).is_file():
+            clean.mkdir(parents=True, exist_ok=True)
+            shutil.copy(root / name, clean / name)
+    shutil.copytree(root / "src", clean / "src", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           str(root), "-w", str(dest)], capture_output=True, text=True, timeout=600)
+                           str(clean), "-w", str(dest)], capture_output=True, text=True, timeout=600)
     wheels = sorted(dest.glob("tensorgrade-*.whl"))
     if proc.returncode != 0 or not wheels:
         raise SpecError(f"building the tensorgrade wheel failed:\n{proc.stderr[-2000:]}")

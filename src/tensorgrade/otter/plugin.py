@@ -8,9 +8,10 @@ be read by the student's code too. So in the autograder zip (Gradescope, `otter 
 `tensorgrade grade --engine otter`) this plugin, listed in otter_config.json `plugins`:
 
 - `before_grading` (otter's runner process, before anything of the submission is
-  executed or deserialised): locks the course data down (0700 folders, 0600 files) and
-  deletes a `.OTTER_LOG` from the submission folder, which otter would otherwise
-  unpickle (dill) in its runner process — arbitrary code from the student's upload;
+  executed or deserialised): deletes a `.OTTER_LOG` from the submission folder, which
+  otter would otherwise unpickle (dill) in its runner process — arbitrary code from the
+  student's upload (if it cannot, it stops otter with an error) — and locks the course
+  data down (0700 folders, 0600 files);
 - `before_execution`: keeps the submission as *data* (a script's text, or the notebook
   as JSON) and returns a notebook with one Markdown cell, so otter's kernel executes
   only otter's own cells and the placeholder tests (see tests.py), and no student code
@@ -29,7 +30,7 @@ the zip outside otter's `files/`, so otter never copies it next to the submissio
 course files needed to run checks (course.yml, exercises/*.yml and stubs, the full check
 code under checks/) and the expected records `tensorgrade_otter.json` for the fixed seed
 key. `$TENSORGRADE_OTTER_BUNDLE` overrides the bundle (the otter engine writes one per
-student, outside the submission folder). The sandbox never sees any of it: the course
+student; it must be an absolute path outside the submission folder). The sandbox never sees any of it: the course
 folder, the bundle's folder and the whole autograder folder are passed to `hide=` (empty
 tmpfs over them in the sandbox's mount namespace), and the sandbox's unprivileged uid
 could not read the 0600 files anyway.
@@ -83,10 +84,10 @@ class TensorgradePlugin(AbstractOtterPlugin):
 
     # -- otter events ------------------------------------------------------------------------
     def before_grading(self, config):
+        ag = getattr(config, "autograder_dir", None)
+        self.autograder_dir = Path(ag).resolve() if ag else self._guess_autograder_dir()
+        self._remove_otter_log()  # raises (and so stops otter) rather than let otter unpickle it
         try:
-            ag = getattr(config, "autograder_dir", None)
-            self.autograder_dir = Path(ag).resolve() if ag else self._guess_autograder_dir()
-            self._remove_otter_log()
             _lock_down(self.data_dir())
             bundle = os.environ.get(ENV_BUNDLE)
             if bundle and Path(bundle).is_file():
@@ -164,17 +165,30 @@ class TensorgradePlugin(AbstractOtterPlugin):
 
     def bundle_path(self) -> Path:
         env = os.environ.get(ENV_BUNDLE)
-        return Path(env).resolve() if env else self.data_dir() / BUNDLE
+        if not env:
+            return self.data_dir() / BUNDLE
+        path = Path(env)
+        submissions = (self.autograder_dir or self._guess_autograder_dir()) / "submission"
+        if not path.is_absolute() or _inside(path.resolve(), submissions.resolve()):
+            raise PluginFailed(f"${ENV_BUNDLE} must be an absolute path outside the submission folder")
+        return path.resolve()
 
     def _remove_otter_log(self) -> None:
+        """Delete a `.OTTER_LOG` next to the submission: otter would `dill.load` it in this very process."""
+        from otter.run.run_autograder.utils import OtterRuntimeError
+
         folders = {Path.cwd()}
         if self.submission_path:
             folders.add(Path(self.submission_path).resolve().parent)
         for folder in folders:
             log = folder / OTTER_LOG
-            if log.is_symlink() or log.is_file():
-                log.unlink()
-                self.removed.append(str(log))
+            try:
+                if log.is_symlink() or log.is_file():
+                    log.unlink()
+                    self.removed.append(str(log))
+            except OSError as exc:
+                self._failed("preparing", exc)
+                raise OtterRuntimeError(f"cannot remove {log} from the submission, so it is not graded: {exc}") from exc
 
     def _keep(self, submission) -> dict[str, bytes]:
         """The submission as data: a script's text, or the notebook's JSON (nothing executed)."""

@@ -49,12 +49,20 @@ def write_json(path: Path, data) -> None:
     write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+OUT_FILES = frozenset({"grades.csv", "summary.html", "intake.csv", "similarity.html"})  # OUT's own names
+
+
 def student_dir(out: Path, student: str) -> Path:
-    """A folder name for any student id: the id itself when it is safe, else a slug plus a hash."""
-    if SAFE.match(student):
+    """A folder name for any student id: the id itself when it is safe, else a slug, "~" and a hash.
+
+    "~" cannot occur in a safe id, so no id maps onto another id's hashed folder, and ids that
+    are OUT's own file names are hashed too (a student called grades.csv cannot take its place).
+    """
+    if SAFE.match(student) and student.lower() not in OUT_FILES:
         return out / student
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", student).strip("._")[:60] or "student"
-    return out / f"{slug}-{hashlib.sha256(student.encode()).hexdigest()[:8]}"
+    digest = hashlib.sha256(student.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return out / f"{slug}~{digest}"
 
 
 def load_record(out: Path, student: str) -> StudentResult | None:

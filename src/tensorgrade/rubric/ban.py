@@ -90,7 +90,7 @@ def banned_code(modules: list[str]) -> Banned:
                 for code in _codes_of(fn.__code__):
                     codes.setdefault(id(code), f"{files[path]}.{code.co_name}")
                     keep.append(code)
-    return Banned(codes, cfuncs, tuple(keep))
+    return Banned(types.MappingProxyType(codes), types.MappingProxyType(cfuncs), tuple(keep))
 
 
 def _functions(value):

@@ -37,6 +37,7 @@ RUBRICS: dict[str, Rubric] = {}
 BANS: dict[str, dict[str, Banned]] = {}
 ALLOWED: tuple[str, ...] = DEFAULT_IMPORTS
 OUTPUT_PER_EVENT = 8 * 1024
+MAX_REFUSALS = 50  # per event (wire.MAX_REFUSALS); the policy keeps at most 200 in all
 
 
 def prepare(init: dict) -> None:
@@ -117,7 +118,7 @@ def run(job: dict, emit: Callable[[dict], None], progress) -> None:
         nonlocal sent_refusals
         text = "".join(captured)
         captured.clear()
-        fresh = policy.refusals[sent_refusals:]
+        fresh = policy.refusals[sent_refusals:][:MAX_REFUSALS]
         sent_refusals = len(policy.refusals)
         return {"output": _cap(text), "refusals": [r.to_json() for r in fresh]}
 

@@ -27,11 +27,11 @@ from tensorgrade.run.policy import rules
 RESERVED = frozenset({"_print", "_print_", "printed", "__metaclass__"})
 
 
-def _name_allowed(name: str, *, definition: bool) -> bool:
+def _name_allowed(name: str, *, definition: bool, load: bool) -> bool:
     if not name.startswith("_") or name == "_":
         return True
     if name.startswith("__"):
-        return name in rules.READABLE_DUNDERS or (definition and name in rules.ALLOWED_DUNDER_DEFS)
+        return (load and name in rules.READABLE_DUNDERS) or (definition and name in rules.ALLOWED_DUNDER_DEFS)
     return not name.endswith("_") and name not in RESERVED
 
 
@@ -51,7 +51,8 @@ class PolicyTransformer(RestrictingNodeTransformer):
             if not isinstance(node, ast.Name):
                 return super().check_name(node, name, allow_magic_methods)
         in_class_body = allow_magic_methods and getattr(node, "col_offset", 0) != 0
-        if not _name_allowed(name, definition=in_class_body):
+        load = isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)  # __name__ may be read, never bound
+        if not _name_allowed(name, definition=in_class_body, load=load):
             what = "a method name" if allow_magic_methods else "a name"
             self.error(node, f'"{name}" is not allowed as {what} in submissions '
                              '(names starting with "__", or with "_" at both ends, are reserved)')

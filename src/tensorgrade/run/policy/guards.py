@@ -135,22 +135,21 @@ def _label(obj) -> str:
     return f"an object of type {_type(obj).__name__}"
 
 
-def _format_field_refused(fmt: str) -> str | None:
-    """str.format can read attributes ("{0.__class__}"): the first field that names internals, if any."""
+def _format_field_refused(fmt) -> str | None:
+    """str.format reads attributes and items with the real getattr ("{0.sys.modules}"), out of the
+    guards' reach: a field may name an argument and a format spec, nothing more."""
+    if _type(fmt) is not str:
+        return None
     try:
         parsed = list(string.Formatter().parse(fmt))
     except ValueError:
         return None  # str.format itself will say what is wrong
     for _, field, spec, _ in parsed:
-        for part in (field or "", spec or ""):
-            segments = part.replace("[", ".").replace("]", "").split(".")
-            if any(seg.startswith("_") or seg in INSPECT_ATTRIBUTES or seg in rules.DENIED_ATTRIBUTES
-                   for seg in segments[1:]):
-                return part
-        if spec and "{" in spec:
-            inner = _format_field_refused(spec)
-            if inner:
-                return inner
+        if field is not None and ("." in field or "[" in field):
+            return field
+        inner = _format_field_refused(spec) if spec and "{" in spec else None
+        if inner:
+            return inner
     return None
 
 
@@ -163,6 +162,7 @@ class Policy:
         self.refusals: list[Refusal] = []
         self.student_classes: weakref.WeakSet = weakref.WeakSet()
         self.student_modules: dict[str, dict] = {}  # module name -> namespace (filled by the loader)
+        self.student_module_objects: dict = {}  # module name -> its module object (what an import returns)
         self.loader = None  # callable(name) -> namespace | None, for a submission's own modules
         self.current_file = ""
         self.student_files: set[str] = set()  # file names the loader compiled (for refusals' line numbers)
@@ -206,8 +206,9 @@ class Policy:
     # -- reads -------------------------------------------------------------
     def module_allowed(self, module) -> bool:
         name = _getattr(module, "__name__", None)
-        return name in self.allowed_set or (type(name) is str and name.startswith(SUBMISSION_PREFIX)
-                                            and name[len(SUBMISSION_PREFIX):] in self.student_modules)
+        if name in self.allowed_set:
+            return True
+        return module in self.student_module_objects.values()
 
     def getattr(self, obj, name, *default):
         """`obj.name` for student code (RestrictedPython's `_getattr_`)."""
@@ -218,7 +219,8 @@ class Policy:
         if (name.startswith("_") and name not in rules.READABLE_ATTRIBUTES) or name in INSPECT_ATTRIBUTES \
                 or name in rules.DENIED_ATTRIBUTES:
             raise self.error(0, f"the attribute {name!r}")
-        if name in ("format", "format_map") and _isinstance(obj, str):
+        if name in ("format", "format_map") and (_isinstance(obj, str) or (_isinstance(obj, _type) and
+                                                                               issubclass(obj, str))):
             return self._safe_format(obj, name)
         if _isinstance(obj, _ModuleType):
             module = obj.__name__
@@ -239,13 +241,16 @@ class Policy:
         except (AttributeError, PolicyError):
             return False
 
-    def _safe_format(self, text: str, method: str):
+    def _safe_format(self, text, method: str):
         bound = _getattr(text, method)
+        unbound = _isinstance(text, _type)  # str.format(fmt, ...): the format string is the first argument
 
         def format_(*args, **kwargs):
-            field = _format_field_refused(text)
+            fmt = (args[0] if args else None) if unbound else text
+            field = _format_field_refused(fmt)
             if field is not None:
-                raise self.error(0, f"the format field {{{field}}} (format fields reading attributes)")
+                raise self.error(0, f"the format field {{{field}}} (fields may not read attributes or items; "
+                                    "use an f-string)")
             return bound(*args, **kwargs)
 
         return format_
@@ -253,7 +258,10 @@ class Policy:
     def type(self, obj, *rest):
         if rest:
             raise self.error(0, "type() with three arguments (creating a class; use a class statement)")
-        return _type(obj)
+        kind = _type(obj)
+        if issubclass(kind, _type):  # type(SomeClass) is a metaclass: called with 3 arguments it makes any class
+            raise self.error(0, "type() of a class")
+        return kind
 
     # -- writes --------------------------------------------------------------
     def is_student_object(self, obj) -> bool:
@@ -262,7 +270,7 @@ class Policy:
         if _type(obj) is _FunctionType:
             return bool(obj.__globals__.get(STUDENT_MARK))
         if _isinstance(obj, _ModuleType):
-            return self.module_allowed(obj) and obj.__name__.startswith(SUBMISSION_PREFIX)
+            return obj in self.student_module_objects.values()
         return any(cls in self.student_classes for cls in _type(obj).__mro__)
 
     def write(self, obj, line: int = 0):
@@ -282,12 +290,21 @@ class Policy:
 
     # -- imports -------------------------------------------------------------
     def import_(self, name, globals=None, locals=None, fromlist=(), level=0):
-        """`import name` / `from name import ...` for student code."""
+        """`import name` / `from name import ...` for student code.
+
+        C code (torch's) that imports while a student frame is current reaches this hook too,
+        through PyImport_Import, which passes a *list* as fromlist ([] or ['__doc__'], by Python
+        version). Student code cannot: its import statements pass None or a tuple, and it cannot call
+        this function itself (`__import__` does not compile, builtins are not importable). So those
+        imports are the library's own.
+        """
+        if _type(fromlist) is list and not level:
+            return importlib.import_module(name)
         if level:
             raise self.error(0, "a relative import", "import")
         own = self.loader(name) if self.loader else None
         if own is not None:
-            return _namespace_module(name, own)
+            return self.student_module_objects[name]
         top = name.partition(".")[0]
         if name not in self.allowed_set:
             line = self.import_lines.get(self.current_file, {}).get(name, 0)
@@ -360,6 +377,7 @@ class Policy:
         """
         module = types.ModuleType(f"{SUBMISSION_PREFIX}{module_name}")
         sys.modules[module.__name__] = module
+        self.student_module_objects[module_name] = module
         namespace = module.__dict__
         namespace.update({
             "__builtins__": dict(self.builtins),
@@ -392,11 +410,6 @@ _INPLACE = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=":
 
 def _inplacevar(op: str, x, y):
     return _INPLACE[op](x, y)
-
-
-def _namespace_module(name: str, namespace: dict):
-    """A submission's own module, as another of its modules imports it."""
-    return sys.modules[namespace["__name__"]]
 
 
 class PrintSink:

@@ -93,6 +93,8 @@ class StudentCode:
         previous, self.policy.current_file = self.policy.current_file, unit.filename
         try:
             exec(unit.code, namespace)
+        except ImportFailed:
+            raise  # another module of the submission failed to load: its own reason
         except BaseException as exc:  # noqa: BLE001 - SystemExit at the top level too
             if notebook and isinstance(exc, (Exception, SystemExit)):
                 self.sink.write(f"[tensorgrade] {label} raised {type(exc).__name__}: {_message(exc)}\n")
