@@ -28,6 +28,10 @@ _THREAD_STARTERS = tuple(getattr(_thread, n) for n in ("start_new_thread", "star
                          if hasattr(_thread, n))
 
 
+# How a banned module is named to the student when its name says nothing to them.
+LABELS = {"torch._vmap_internals": "batched gradients (torch.autograd.grad with is_grads_batched=True)"}
+
+
 class BannedCall(Exception):
     """Raised inside student code that calls a banned API."""
 
@@ -88,7 +92,8 @@ def banned_code(modules: list[str]) -> Banned:
                 if fn.__code__.co_filename != path:
                     continue  # imported into the banned module, defined elsewhere (torch.Tensor's methods, ...)
                 for code in _codes_of(fn.__code__):
-                    codes.setdefault(id(code), f"{files[path]}.{code.co_name}")
+                    label = LABELS.get(files[path]) or f"{files[path]}.{code.co_name}"
+                    codes.setdefault(id(code), label)
                     keep.append(code)
     return Banned(types.MappingProxyType(codes), types.MappingProxyType(cfuncs), tuple(keep))
 
