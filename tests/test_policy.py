@@ -319,9 +319,14 @@ def test_torch_global_settings_are_put_back_after_a_call():
 AUDIT_PROBE = r"""
 import sys, torch
 from tensorgrade.run.policy import audit
-from tensorgrade.run.policy.guards import PolicyError
+from tensorgrade.run.policy.guards import Policy, PolicyError, PrintSink
+from tensorgrade.run.policy.loader import StudentCode
+annotated = ("from typing import Callable\nimport torch\n"
+             "def gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:\n"
+             "    f(x).backward()\n    return x.grad\n")
+code = StudentCode(Policy(), {"sub.py": annotated}, set(), PrintSink(lambda text: None))  # compiled first, as in the child
 refused = []
-audit.install(refused.append)
+audit.install(refused.append, code.files)
 import gc, ctypes, socket, subprocess, os, collections, dataclasses, typing
 results = {}
 def attempt(name, fn):
@@ -344,6 +349,7 @@ attempt("typevar", lambda: typing.TypeVar("T"))
 attempt("read", lambda: open(torch.__file__).read(1))
 attempt("autograd", lambda: torch.autograd.grad((torch.ones(2, requires_grad=True) * 2).sum(), []) if False else
         torch.autograd.functional.jacobian(torch.sin, torch.ones(2)))
+attempt("annotations", lambda: code.load("sub"))
 print(results)
 """
 
@@ -354,7 +360,7 @@ def test_audit_hook_refuses_introspection_and_side_effects_but_not_the_libraries
     results = eval(out.stdout.strip().splitlines()[-1])  # noqa: S307 - our own probe's dict
     for name in ("getframe", "gc", "ctypes", "socket", "subprocess", "write", "system"):
         assert results[name] == "refused", (name, results)
-    for name in ("namedtuple", "dataclass", "typevar", "read", "autograd"):
+    for name in ("namedtuple", "dataclass", "typevar", "read", "autograd", "annotations"):
         assert results[name] == "allowed", (name, results)
 
 

@@ -109,8 +109,8 @@ def run(job: dict, emit: Callable[[dict], None], progress) -> None:
     sink = PrintSink(captured.append)
     policy = Policy(ALLOWED)
     code = StudentCode(policy, job["files"], set(job.get("notebooks", ())), sink)
-    audit.install(lambda event: policy.refuse(0, event, "event"))  # student code may run from here on
     files = code.files
+    audit.install(lambda event: policy.refuse(0, event, "event"), files)  # student code may run from here on
     state = torch_state.snapshot()
     sent_refusals = 0
 

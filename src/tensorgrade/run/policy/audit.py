@@ -5,10 +5,14 @@ any of it runs; it cannot be removed from Python. The compiler and guards are
 the boundary; this hook is what still holds if they had a hole: frames,
 tracebacks, `gc` introspection, ctypes, sockets, subprocesses, `os` process and
 file-changing calls, code objects made or changed at run time, and files
-opened for writing. Events are allowed by name (`rules.ALLOWED_EVENTS`); a few
-more only when raised by the standard-library code generators that
-namedtuple/dataclasses/typing use (`rules.TRUSTED_CALLER_EVENTS`), checked on
-the calling frame. A refused event raises `PolicyError` inside the operation.
+opened for writing. Events are allowed by name (`rules.ALLOWED_EVENTS`); the
+code generators' events (`compile`, `exec`) only when raised by the standard
+library's namedtuple and dataclasses (and our loader); the introspection events
+(`sys._getframe`, frame and function attributes) whenever the calling frame is
+not the submission's own code: libraries use them for their own bookkeeping
+(typing, typing_extensions, warnings, torch), and student code cannot reach
+them through the policy, so this net is for student frames. A refused event
+raises `PolicyError` inside the operation.
 """
 
 from __future__ import annotations
@@ -58,13 +62,15 @@ def _trusted_files() -> dict[str, tuple[str, ...]]:
     }
 
 
-def install(on_refusal) -> None:
-    """Install the hook (once per process). `on_refusal(event)` records a refusal for the review column."""
+def install(on_refusal, student_files: set[str] = frozenset()) -> None:
+    """Install the hook (once per process). `on_refusal(event)` records a refusal for the review column;
+    `student_files` are the code file names of the submission (a live set: the loader fills it)."""
     global _installed
     if _installed:
         return
     trusted = _trusted_files()
     allowed, gated = rules.ALLOWED_EVENTS, rules.TRUSTED_CALLER_EVENTS
+    introspection = frozenset({"sys._getframe", "object.__getattr__", "object.__setattr__"})
     getframe = sys._getframe
     busy = [False]
 
@@ -83,6 +89,8 @@ def install(on_refusal) -> None:
                 busy[0] = False
             if caller.startswith(trusted[event]):
                 return
+            if event in introspection and caller not in student_files and not caller.startswith("<"):
+                return  # a library's own bookkeeping, not the submission's code
         if event == "sys.unraisablehook":
             return
         _refuse(event)

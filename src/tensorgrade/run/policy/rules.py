@@ -68,7 +68,8 @@ WRITABLE_TENSOR_ATTRIBUTES = frozenset({"grad", "requires_grad", "data", "retain
 # audit hook, the second net behind the compiler and guards).
 # "sys.setprofile" is raised by CPython itself when a profile hook (the runtime ban's) raises: student
 # code cannot call sys.setprofile (sys is not importable), and the ban notices being switched off.
-ALLOWED_EVENTS = frozenset({"builtins.id", "import", "os.listdir", "os.scandir", "open", "sys.setprofile"})
+ALLOWED_EVENTS = frozenset({"builtins.id", "import", "os.listdir", "os.scandir", "open", "sys.setprofile",
+                            "sys.excepthook", "sys.unraisablehook"})  # the last two: the interpreter reporting
 # Events allowed only when raised by these standard-library files (code generators
 # that `collections.namedtuple`, `dataclasses` and `typing` use internally).
 TRUSTED_EVENT_CALLERS = ("collections", "dataclasses", "typing", "inspect", "traceback", "linecache", "enum",
