@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import importlib
-import json
 
 import pytest
 

@@ -26,7 +26,7 @@ from typing import Callable
 from tensorgrade.wire import ImportError_, Imported, Record
 from tensorgrade.rubric.ban import Banned, banned_code
 from tensorgrade.rubric.registry import Rubric, rubric_from_source
-from tensorgrade.rubric.trial import Trial, exception_message, run_trial, student_location
+from tensorgrade.rubric.trial import Trial, run_trial, student_location
 from tensorgrade.run.policy import audit, torch_state
 from tensorgrade.run.policy.guards import Policy, PrintSink
 from tensorgrade.run.policy.loader import ImportFailed, StudentCode
@@ -158,5 +158,3 @@ def run(job: dict, emit: Callable[[dict], None], progress) -> None:
 def _cap(text: str) -> str:
     return text if len(text) <= OUTPUT_PER_EVENT else text[:OUTPUT_PER_EVENT] + f"\n[... {len(text) - OUTPUT_PER_EVENT} characters cut]"
 
-
-__all__ = ["prepare", "run", "exception_message"]

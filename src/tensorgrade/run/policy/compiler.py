@@ -38,10 +38,6 @@ def _name_allowed(name: str, *, definition: bool, load: bool) -> bool:
 class PolicyTransformer(RestrictingNodeTransformer):
     """RestrictedPython's transformer, fitted to autograd homework (see module docstring)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.imports: list[tuple[int, str]] = []
-
     def check_name(self, node, name, allow_magic_methods=False):
         if name is None:
             return
@@ -122,14 +118,9 @@ class PolicyTransformer(RestrictingNodeTransformer):
     def visit_AnnAssign(self, node):
         return self.node_contents_visit(node)
 
-    def visit_Import(self, node):
-        self.imports += [(node.lineno, alias.name) for alias in node.names]
-        return super().visit_Import(node)
-
     def visit_ImportFrom(self, node):
         if node.level:
             self.error(node, "relative imports are not allowed in submissions")
-        self.imports.append((node.lineno, node.module or ""))
         return super().visit_ImportFrom(node)
 
 
@@ -141,7 +132,6 @@ class Compiled:
     code: object | None = None
     errors: list[str] = field(default_factory=list)  # "line N: why" for policy refusals
     syntax_error: tuple[int, str] | None = None  # (line, message) when the source is not Python
-    imports: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -161,10 +151,9 @@ def compile_source(source: str, filename: str) -> Compiled:
     try:
         transformer.visit(tree)
         if errors:
-            return Compiled(filename, errors=[_tidy(e) for e in errors], imports=transformer.imports)
+            return Compiled(filename, errors=[_tidy(e) for e in errors])
         ast.fix_missing_locations(tree)
-        return Compiled(filename, code=compile(tree, filename, "exec", dont_inherit=True),
-                        imports=transformer.imports)
+        return Compiled(filename, code=compile(tree, filename, "exec", dont_inherit=True))
     except SyntaxError as exc:
         return Compiled(filename, syntax_error=(exc.lineno or 0, str(exc.msg)[:300]))
     except (RecursionError, MemoryError, ValueError) as exc:

@@ -166,7 +166,6 @@ class Policy:
         self.loader = None  # callable(name) -> namespace | None, for a submission's own modules
         self.current_file = ""
         self.student_files: set[str] = set()  # file names the loader compiled (for refusals' line numbers)
-        self.import_lines: dict[str, dict[str, int]] = {}  # file -> module -> first line importing it
         import torch
 
         self._tensor = torch.Tensor
@@ -306,10 +305,8 @@ class Policy:
         if own is not None:
             return self.student_module_objects[name]
         top = name.partition(".")[0]
-        if name not in self.allowed_set:
-            line = self.import_lines.get(self.current_file, {}).get(name, 0)
-            refusal = self.refuse(line, f"importing {name!r}", "import")
-            return Refused(refusal.text(self.allowed))
+        if name not in self.allowed_set:  # the line is the import statement's, found on the stack
+            return Refused(self.refuse(0, f"importing {name!r}", "import").text(self.allowed))
         module = importlib.import_module(name)
         if not fromlist:
             return importlib.import_module(top)
@@ -325,8 +322,7 @@ class Policy:
                 except ImportError:
                     raise ImportError(f"cannot import name {attr!r} from {name!r}") from None
                 if not self.module_allowed(value):
-                    line = self.import_lines.get(self.current_file, {}).get(name, 0)
-                    value = Refused(self.refuse(line, f"importing {name}.{attr}", "import").text(self.allowed))
+                    value = Refused(self.refuse(0, f"importing {name}.{attr}", "import").text(self.allowed))
             _setattr(picked, attr, value)
         return picked
 

@@ -46,10 +46,6 @@ class StudentCode:
             module = name.removesuffix(".py")
             pieces = split_cells(source) if module in self.notebooks else [(name, source)]
             self.units[module] = [compile_source(src, label) for label, src in pieces]
-            for unit in self.units[module]:
-                for line, imported in unit.imports:
-                    policy.import_lines.setdefault("", {}).setdefault(imported, line)
-                    policy.import_lines.setdefault(unit.filename, {}).setdefault(imported, line)
         policy.loader = self._import_own
         policy.student_files = self.files
 
