@@ -123,21 +123,34 @@ def student_notebook(course: Course, code_files: dict[str, Path] | None = None):
     return nb
 
 
+def write_course_files(course: Course, folder: Path, *, public_only: bool) -> None:
+    """A course without solutions: course.yml, exercises/<id>.yml and stubs, the check code under checks/.
+
+    `public_only` (the student distribution): specs and check code without the hidden checks.
+    """
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "exercises").mkdir(parents=True)
+    (folder / STUDENT_CHECKS_DIR).mkdir()
+    shutil.copy(course.root / COURSE_FILE, folder / COURSE_FILE)
+    for ex in course.exercises:
+        shutil.copy(ex.stub, folder / "exercises" / f"{ex.id}.py")
+        source = ex.grader.read_text(encoding="utf-8")
+        if public_only:
+            spec = public_exercise_yaml(ex)
+            hidden = {c.id for c in ex.spec.checks if c.visibility == "hidden"}
+            source = public_grader_source(source, hidden, course.relative(ex.grader))
+        else:
+            spec = (course.root / "exercises" / f"{ex.id}.yml").read_text(encoding="utf-8")
+        (folder / "exercises" / f"{ex.id}.yml").write_text(spec, encoding="utf-8")
+        (folder / STUDENT_CHECKS_DIR / f"{ex.id}.py").write_text(source, encoding="utf-8")
+
+
 def build_student(course: Course, out: Path, reference) -> Path:
     """Write dist/student/; return the notebook's path."""
     import nbformat
 
-    if out.exists():
-        shutil.rmtree(out)
-    (out / "exercises").mkdir(parents=True)
-    (out / STUDENT_CHECKS_DIR).mkdir()
-    shutil.copy(course.root / COURSE_FILE, out / COURSE_FILE)
-    for ex in course.exercises:
-        shutil.copy(ex.stub, out / "exercises" / f"{ex.id}.py")
-        (out / "exercises" / f"{ex.id}.yml").write_text(public_exercise_yaml(ex), encoding="utf-8")
-        hidden = {c.id for c in ex.spec.checks if c.visibility == "hidden"}
-        source = public_grader_source(ex.grader.read_text(encoding="utf-8"), hidden, course.relative(ex.grader))
-        (out / STUDENT_CHECKS_DIR / f"{ex.id}.py").write_text(source, encoding="utf-8")
+    write_course_files(course, out, public_only=True)
     write_tests(course, out / "tests", public_only=True)
     write_bundle(out / BUNDLE, make_bundle(course, reference, key=_public_key(), public_only=True))
     notebook = out / f"{course.spec.assignment.id}.ipynb"
@@ -217,15 +230,7 @@ def _chdir(path: Path):
 
 def write_autograder_data(course: Course, folder: Path, reference) -> Path:
     """The plugin's data folder: the course files checks need (no solutions, no mistakes) and the fixed bundle."""
-    if folder.exists():
-        shutil.rmtree(folder)
-    (folder / "exercises").mkdir(parents=True)
-    (folder / STUDENT_CHECKS_DIR).mkdir()
-    shutil.copy(course.root / COURSE_FILE, folder / COURSE_FILE)
-    for ex in course.exercises:
-        shutil.copy(course.root / "exercises" / f"{ex.id}.yml", folder / "exercises" / f"{ex.id}.yml")
-        shutil.copy(ex.stub, folder / "exercises" / f"{ex.id}.py")
-        shutil.copy(ex.grader, folder / STUDENT_CHECKS_DIR / f"{ex.id}.py")  # all checks, hidden ones too
+    write_course_files(course, folder, public_only=False)  # all checks, hidden ones too
     write_bundle(folder / BUNDLE, make_bundle(course, reference, key=FIXED_KEY, public_only=False))
     return folder
 
