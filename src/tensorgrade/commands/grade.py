@@ -15,6 +15,7 @@ from tensorgrade.batch import run_batch
 from tensorgrade.commands.common import add_course_option, load
 from tensorgrade.grading import Plan
 from tensorgrade.results.gradebook import status_of
+from tensorgrade.results.text import printable
 from tensorgrade.spec.course import Course
 
 
@@ -104,8 +105,8 @@ def run(args) -> int:
             state["first"] = time.perf_counter() - started
         status = status_of(result)
         progress.update(state["task"], advance=1,
-                        description=f"{escape(result.student)}: {result.total:g}/{result.possible:g}"
-                                    + ("" if status == "ok" else f" [yellow]({escape(status[:40])})[/]"))
+                        description=f"{escape(printable(result.student))}: {result.total:g}/{result.possible:g}"
+                                    + ("" if status == "ok" else f" [yellow]({escape(printable(status)[:40])})[/]"))
 
     pool_factory = None
     if args.engine == "otter":
@@ -136,7 +137,7 @@ def run(args) -> int:
         console.print("Not graded normally: " + ", ".join(f"{k}: {v}" for k, v in sorted(faults.items())))
     flagged = [r.student for r in report.results if r.flags]
     if flagged:
-        console.print(f"Flagged for review ({len(flagged)}): " + escape(", ".join(flagged[:20]))
+        console.print(f"Flagged for review ({len(flagged)}): " + escape(printable(", ".join(flagged[:20])))
                       + (" ..." if len(flagged) > 20 else ""))
     rate = report.graded / report.seconds if report.seconds else 0
     console.print(f"Graded {report.graded}, reused {report.reused} in {report.seconds:.1f} s ({rate:.1f}/s). "

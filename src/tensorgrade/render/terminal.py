@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
+
+from tensorgrade.results.text import printable
 from rich.panel import Panel
 from rich.text import Text
 
@@ -37,9 +39,9 @@ def show_check(console: Console, result: StudentResult, *, label: str = "public 
     for ex in result.exercises:
         console.print(exercise_panel(ex))
     if result.flags:
-        console.print(f"[dim]note: {escape('; '.join(result.flags))}[/]")
+        console.print(f"[dim]note: {escape(printable('; '.join(result.flags)))}[/]")
     if result.output.strip():
-        console.print(Panel(escape(result.output[-2000:]), title="your code printed", border_style="dim"))
+        console.print(Panel(escape(printable(result.output[-2000:])), title="your code printed", border_style="dim"))
     ok = result.total == result.possible
     style = "bold green" if ok else "bold yellow"
     console.print(f"[{style}]Score on {label}: {_points(result.total)}/{_points(result.possible)}[/]"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tensorgrade.results.model import StudentResult
 from tensorgrade.results.store import write_atomic
+from tensorgrade.results.text import csv_cell
 from tensorgrade.spec.course import Course
 
 
@@ -26,13 +27,13 @@ def columns(course: Course) -> list[str]:
 def row(result: StudentResult, course: Course) -> list[str]:
     scores = {e.id: e.score for e in result.exercises}
     return [
-        result.student,
+        csv_cell(result.student),
         *[f"{scores.get(e.id, 0.0):g}" for e in course.exercises],
         f"{result.total:g}",
         f"{result.possible:g}",
         f"{result.percent:.1f}",
-        status_of(result),
-        "; ".join(result.flags),
+        csv_cell(status_of(result)),
+        csv_cell("; ".join(result.flags)),
     ]
 
 
