@@ -14,9 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tensorgrade import wire
-
-from tensorgrade import seeds
+from tensorgrade import seeds, wire
 from tensorgrade.judge.verdict import ReferenceFailed, Verdict, judge, unimplemented_verdict
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
 from tensorgrade.run.reference import Reference

@@ -161,10 +161,8 @@ class Policy:
         self.allowed_set = frozenset(allowed_imports) | frozenset(rules.ALWAYS_IMPORTS)
         self.refusals: list[Refusal] = []
         self.student_classes: weakref.WeakSet = weakref.WeakSet()
-        self.student_modules: dict[str, dict] = {}  # module name -> namespace (filled by the loader)
         self.student_module_objects: dict = {}  # module name -> its module object (what an import returns)
         self.loader = None  # callable(name) -> namespace | None, for a submission's own modules
-        self.current_file = ""
         self.student_files: set[str] = set()  # file names the loader compiled (for refusals' line numbers)
         import torch
 
@@ -197,7 +195,7 @@ class Policy:
             if name in self.student_files:
                 return name, frame.f_lineno
             frame = frame.f_back
-        return self.current_file, 0
+        return "", 0
 
     def error(self, line: int, what: str, kind: str = "read") -> PolicyError:
         return PolicyError(self.refuse(line, what, kind).text(self.allowed if kind == "import" else ()))

@@ -66,7 +66,6 @@ class StudentCode:
             raise self.failed[module]
         units = self.units[module]
         namespace = self.policy.namespace(module, units[0].filename if units else module, self.sink)
-        self.policy.student_modules[module] = namespace
         self.loaded[module] = namespace  # a circular import sees the module as loaded so far, as Python does
         try:
             for unit in units:
@@ -86,7 +85,6 @@ class StudentCode:
                 self.sink.write(f"[tensorgrade] {label} {verb} {failed.message} ({failed.where})\n")
                 return
             raise failed
-        previous, self.policy.current_file = self.policy.current_file, unit.filename
         try:
             exec(unit.code, namespace)
         except ImportFailed:
@@ -96,8 +94,6 @@ class StudentCode:
                 self.sink.write(f"[tensorgrade] {label} raised {type(exc).__name__}: {_message(exc)}\n")
                 return
             raise ImportFailed("error", f"{type(exc).__name__}: {_message(exc)}", exc=exc) from None
-        finally:
-            self.policy.current_file = previous
 
 
 def _compile_failure(unit: Compiled) -> ImportFailed | None:
