@@ -148,7 +148,7 @@ def test_same_grades_as_the_local_engine(cluster, klass, local_grades, tmp_path)
 def test_workers_sandbox_as_local_zygotes(cluster, klass, tmp_path):
     pool = DaskPool(COURSE, Plan(), scheduler=cluster.scheduler_address, hide=[klass])
     try:
-        from tensorgrade.run.submission import discover
+        from tensorgrade.intake.submission import discover
 
         subs = discover(klass, [e.id for e in COURSE.exercises])[:2]
         assert len(list(pool.grade(subs))) == 2

@@ -11,7 +11,7 @@ import pytest
 
 from tensorgrade.run.policy.guards import Policy, PrintSink
 from tensorgrade.run.policy.loader import StudentCode
-from tensorgrade.run.submission import Unreadable, decode_source, from_files, notebook_to_source
+from tensorgrade.intake.submission import Unreadable, decode_source, from_files, notebook_to_source
 
 EXERCISES = ["ex1_requires_grad", "ex2_zero_grad"]
 

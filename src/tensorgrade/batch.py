@@ -1,7 +1,7 @@
 """Grade a whole class: discover submissions, skip unchanged ones, grade the rest in parallel, write outputs.
 
 The stages for a class, in order:
-    discover (run/submission)  ->  resume (results/store)  ->  grade (grading.Grader on a pool)
+    discover (intake/layouts)  ->  resume (results/store)  ->  grade (grading.Grader on a pool)
     ->  write per student (record.json, results.json)  ->  gradebook (grades.csv)
 
 A pool is anything with `grade(subs) -> iterator of StudentResult` in completion
@@ -26,7 +26,7 @@ from tensorgrade.results.model import StudentResult
 from tensorgrade.results.otter import gradescope_dict
 from tensorgrade.results.store import RESULTS, load_record, save_record, student_dir, sweep_partial, write_json
 from tensorgrade.run.sandbox import Zygote
-from tensorgrade.run.submission import Submission, discover
+from tensorgrade.intake.submission import Submission, discover
 from tensorgrade.spec.course import Course
 
 GRADEBOOK = "grades.csv"

@@ -19,8 +19,8 @@ from tensorgrade.judge.verdict import ReferenceFailed, Verdict, judge, unimpleme
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
 from tensorgrade.run.reference import Reference
 from tensorgrade.run.sandbox import Limits, Outcome
-from tensorgrade.run.submission import Submission
-from tensorgrade.run.suspicious import suspicious
+from tensorgrade.intake.submission import Submission
+from tensorgrade.intake.suspicious import suspicious
 from tensorgrade.spec.course import Course
 
 STOPPED = {

@@ -33,7 +33,7 @@ from typing import Iterable, Iterator, Sequence
 from tensorgrade.cluster.worker import CourseBundle, grade_batch, ship_course
 from tensorgrade.grading import Plan, zero_result
 from tensorgrade.results.model import StudentResult
-from tensorgrade.run.submission import Submission
+from tensorgrade.intake.submission import Submission
 from tensorgrade.spec.course import COURSE_FILE, Course
 
 __all__ = ["CourseBundle", "DaskPool", "WorkerKilled", "course_bundle", "parse_local", "pool_factory"]

@@ -172,7 +172,7 @@ def grade_batch(bundle: CourseBundle, plan: dict, subs: list[dict], hide: tuple[
     killer) when it is asked to grade one of these students.
     """
     from tensorgrade.grading import Plan
-    from tensorgrade.run.submission import Submission
+    from tensorgrade.intake.submission import Submission
 
     if crash_on and any(s["student"] in crash_on for s in subs):
         os.kill(os.getpid(), signal.SIGKILL)

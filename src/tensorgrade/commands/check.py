@@ -15,7 +15,7 @@ from rich.console import Console
 from tensorgrade.commands.common import add_course_option, find_course_root, grader
 from tensorgrade.grading import Plan
 from tensorgrade.render.terminal import show_check
-from tensorgrade.run.submission import read_submission
+from tensorgrade.intake.submission import read_submission
 from tensorgrade.spec.course import load_course
 
 

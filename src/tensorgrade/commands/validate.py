@@ -19,7 +19,7 @@ from tensorgrade.commands.common import add_course_option, grader, load
 from tensorgrade.grading import Plan
 from tensorgrade.judge.verdict import ReferenceFailed
 from tensorgrade.results.model import ExerciseResult
-from tensorgrade.run.submission import Submission
+from tensorgrade.intake.submission import Submission
 from tensorgrade.spec.course import Course, Exercise
 
 SEEDS = ("validate-1", "validate-2", "validate-3")

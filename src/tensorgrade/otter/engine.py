@@ -53,7 +53,7 @@ from tensorgrade.otter.expected import BUNDLE, make_bundle, write_bundle
 from tensorgrade.otter.runtime import ENV_BUNDLE
 from tensorgrade.results.model import StudentResult
 from tensorgrade.results.otter import from_grading_results, grading_results_from_json, grading_results_to_json
-from tensorgrade.run.submission import Submission
+from tensorgrade.intake.submission import Submission
 from tensorgrade.spec.course import Course
 
 RESULTS_JSON = "grading_results.json"  # JSON, never a pickle

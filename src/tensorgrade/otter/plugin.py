@@ -208,7 +208,7 @@ class TensorgradePlugin(AbstractOtterPlugin):
         from tensorgrade.commands.common import grader
         from tensorgrade.grading import Plan
         from tensorgrade.otter.expected import StoredReference, read_bundle
-        from tensorgrade.run.submission import from_files
+        from tensorgrade.intake.submission import from_files
         from tensorgrade.spec.course import load_course
 
         ag = self.autograder_dir or self._guess_autograder_dir()

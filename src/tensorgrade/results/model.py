@@ -53,6 +53,11 @@ class StudentResult:
     hidden_output: str = ""  # printed during hidden checks: shown under the same rule as their details
     digest: str = ""  # submission content + course version, for resuming
     seconds: float = 0.0
+    # From the intake (an LMS export's metadata); empty when the layout does not say.
+    name: str = ""
+    email: str = ""
+    submitted_at: str = ""  # ISO 8601 with time zone, e.g. 2026-12-15T23:10:00+00:00
+    intake_notes: list[str] = field(default_factory=list)  # e.g. "Canvas marked this submission LATE"
 
     @property
     def total(self) -> float:

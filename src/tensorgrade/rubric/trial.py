@@ -46,7 +46,7 @@ def student_location(tb, filenames: set[str]) -> str | None:
     """The innermost line of student code in a traceback, as 'file.py, line N'."""
     found = None
     for frame in traceback.extract_tb(tb):
-        if frame.filename.startswith("<cell "):  # a notebook cell (run/submission.py)
+        if frame.filename.startswith("<cell "):  # a notebook cell (intake/submission.py)
             found = f"notebook cell {frame.filename[6:-1]}, line {frame.lineno}"
         elif frame.filename in filenames or frame.filename.endswith(tuple(filenames)):
             found = f"{frame.filename.rsplit('/', 1)[-1]}, line {frame.lineno}"

@@ -1,0 +1,1 @@
+"""Intake: a class folder or one submission as plain source text and facts about it; nothing here executes student code."""
