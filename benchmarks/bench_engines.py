@@ -21,7 +21,7 @@ from pathlib import Path
 from tensorgrade.batch import LocalPool
 from tensorgrade.grading import Plan
 from tensorgrade.otter.engine import OtterPool
-from tensorgrade.intake.submission import read_submission
+from tensorgrade.intake.layouts import read_submission
 from tensorgrade.spec.course import load_course
 
 ROOT = Path(__file__).resolve().parents[1]

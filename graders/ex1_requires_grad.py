@@ -5,13 +5,24 @@ from tensorgrade.rubric import Rubric, draw, facts
 rubric = Rubric("ex1_requires_grad")
 
 
+def _expect_values(t, what, value, *, hint=None):
+    """`value` must match the reference's shape and values; its dtype is not judged (the API asks for none)."""
+    t.expect_tensor(what, value, hint=hint)
+    t.observations[-1]["check_dtype"] = False
+
+
 def _leaf_observations(t, out):
-    t.expect_tensor("the returned tensor", out, hint="Pass dtype=torch.float32 so the tensor holds 32-bit floats.")
+    # the one dtype the API asks for: make_leaf returns a float32 tensor, so dtype is judged here
+    t.expect_tensor("the returned tensor", out,
+                    hint="make_leaf must hold 32-bit floats (float32) whatever Python numbers it is given; "
+                         "a tensor's dtype can be chosen when the tensor is created.")
     t.expect("requires_grad of the returned tensor", facts.requires_grad(out),
-             hint="Autograd only tracks tensors created with requires_grad=True.")
+             hint="Autograd only records operations on tensors whose requires_grad flag is set; "
+                  "the flag can be given when a tensor is created, or set afterwards in place.")
     t.expect("is_leaf of the returned tensor", facts.is_leaf(out),
-             hint="A leaf is created directly by you, not computed from another tensor: "
-                  "pass requires_grad=True to the constructor instead of multiplying or converting afterwards.")
+             hint="A leaf is a tensor you create, not the result of an operation on a tracked tensor: "
+                  "converting or multiplying a tensor that already requires grad records an operation. "
+                  "Finish the tensor first, then switch tracking on.")
 
 
 @rubric.check("make_leaf_is_leaf")
@@ -34,17 +45,22 @@ def _gradient_trial(t):
     return x, t.call("gradient", f, x)
 
 
+BACKWARD_STORES = ("The task asks for the gradient to be left in x.grad: backward() on the scalar f(x) "
+                   "accumulates it there, whereas torch.autograd.grad only returns it and leaves x.grad as it was.")
+
+
 @rubric.check("gradient_value")
 def gradient_value(t):
     _, out = _gradient_trial(t)
-    t.expect_tensor("the returned gradient ∂f/∂x", out,
-                    hint="Call backward() on the scalar f(x); the gradient then sits in x.grad.")
+    _expect_values(t, "the returned gradient ∂f/∂x", out,
+                   hint="Return the gradient of the scalar f(x) with respect to x: one entry per entry of x, "
+                        "∂f/∂x_i, the shape of x.")
 
 
 @rubric.check("gradient_in_x_grad")
 def gradient_in_x_grad(t):
     x, out = _gradient_trial(t)
-    t.expect_tensor("x.grad after gradient(f, x)", facts.grad_of(x),
-                    hint="backward() stores the gradient in x.grad; torch.autograd.grad returns it without storing it.")
-    t.expect("the returned tensor is x.grad", out is facts.grad_of(x),
-             hint="Return x.grad itself after calling backward().")
+    _expect_values(t, "x.grad after gradient(f, x)", facts.grad_of(x), hint=BACKWARD_STORES)
+    # the API asks to return "that gradient": x.grad itself or a copy of it hold the same values
+    _expect_values(t, "the returned gradient ∂f/∂x", out,
+                   hint="Return the gradient that backward() left in x.grad.")

@@ -6,8 +6,15 @@ from tensorgrade.rubric import Rubric, draw, facts
 
 rubric = Rubric("ex5_autograd_grad")
 
-UNTOUCHED = ("torch.autograd.grad returns gradients without storing them; backward() adds them into .grad. "
-             "Use torch.autograd.grad here.")
+
+def _expect_values(t, what, value, *, hint=None):
+    """`value` must match the reference's shape and values; its dtype is not judged (the API asks for none)."""
+    t.expect_tensor(what, value, hint=hint)
+    t.observations[-1]["check_dtype"] = False
+
+
+UNTOUCHED = ("backward() adds the gradients it computes into .grad; torch.autograd.grad returns them and "
+             "writes nothing, which is what this task asks for.")
 
 
 def _vjp(t, preset_grad):
@@ -25,9 +32,9 @@ def _vjp(t, preset_grad):
 @rubric.check("vjp_value")
 def vjp_value(t):
     _, _, out = _vjp(t, preset_grad=False)
-    t.expect_tensor("vᵀ·∂f/∂x", out,
-                    hint="torch.autograd.grad(f(x), x, grad_outputs=v)[0] weights each output f_i by v_i; "
-                         "its shape is that of x.")
+    _expect_values(t, "vᵀ·∂f/∂x", out,
+                   hint="vᵀJ weights the gradient of each output f_i by v_i and sums them: a vector with the "
+                        "shape of x. A non-scalar output needs the weights given to autograd (grad_outputs).")
 
 
 @rubric.check("vjp_grad_untouched")
@@ -35,8 +42,9 @@ def vjp_grad_untouched(t):
     x, _, _ = _vjp(t, preset_grad=False)
     t.expect("x.grad when it was None before", facts.kind(facts.grad_of(x)), hint=UNTOUCHED)
     x, before, _ = _vjp(t, preset_grad=True)
+    # "leaving x.grad untouched": the tensor x.grad held stays there, unchanged
     t.expect("x.grad is the same tensor as before", facts.grad_of(x) is before, hint=UNTOUCHED)
-    t.expect_tensor("x.grad when it held a gradient before", facts.grad_of(x), hint=UNTOUCHED)
+    _expect_values(t, "x.grad when it held a gradient before", facts.grad_of(x), hint=UNTOUCHED)
 
 
 def _grads(t, preset_grad):
@@ -57,12 +65,13 @@ def grads_values(t):
     t.expect("number of gradients", len(out) if isinstance(out, (tuple, list)) else None,
              hint="Return one gradient per input tensor, in the same order.")
     for i, g in enumerate(out):
-        t.expect_tensor(f"gradient with respect to inputs[{i}]", g,
-                        hint="Pass the whole tuple `inputs` to torch.autograd.grad; the results keep its order.")
+        _expect_values(t, f"gradient with respect to inputs[{i}]", g,
+                       hint="torch.autograd.grad accepts several inputs at once and returns their gradients "
+                            "in the order it was given them.")
 
 
 @rubric.check("grads_grad_untouched")
 def grads_grad_untouched(t):
     inputs, _ = _grads(t, preset_grad=True)
     for i, tensor in enumerate(inputs):
-        t.expect_tensor(f"inputs[{i}].grad after grads()", facts.grad_of(tensor), hint=UNTOUCHED)
+        _expect_values(t, f"inputs[{i}].grad after grads()", facts.grad_of(tensor), hint=UNTOUCHED)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 E2E_FILES = {"test_adversarial.py", "test_attacks.py", "test_cluster.py", "test_commands.py", "test_grade.py",
-             "test_otter.py", "test_reports.py", "test_sandbox.py"}
+             "test_intake_e2e.py", "test_otter.py", "test_reports.py", "test_sandbox.py"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -29,7 +29,7 @@ SANDBOX_SCRIPT = "tensorgrade/run/sandbox/zygote.py"
 def copy_course(dst: Path, **grading: object) -> Path:
     """A copy of the course in `dst`; keyword arguments override keys of course.yml's `grading:` section."""
     dst.mkdir(parents=True, exist_ok=True)
-    for name in ("course.yml", "exercises", "solutions", "graders"):
+    for name in ("course.yml", "extensions.csv", "exercises", "solutions", "graders"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -62,3 +62,14 @@ def test_sandbox_is_standard_library_only():
 def test_wire_is_standard_library_only():
     for name in imported_modules(SRC / "wire.py"):
         assert name.split(".")[0] in sys.stdlib_module_names or name == "__future__", name
+
+
+def test_intake_reads_and_never_runs():
+    """intake/ turns bytes into text: no torch, no sandbox, no policy, nothing that executes student code."""
+    for path in (SRC / "intake").glob("*.py"):
+        for name in imported_modules(path):
+            assert not name.startswith(("torch", "numpy", "tensorgrade.run", "tensorgrade.rubric", "runpy",
+                                        "importlib", "subprocess")), f"{path.name} imports {name}"
+            if name.startswith("tensorgrade"):
+                assert name.startswith("tensorgrade.intake"), f"{path.name} imports {name}"
+    assert not list((SRC / "run").glob("submission.py")) and not list((SRC / "run").glob("suspicious.py"))

@@ -148,9 +148,9 @@ def test_same_grades_as_the_local_engine(cluster, klass, local_grades, tmp_path)
 def test_workers_sandbox_as_local_zygotes(cluster, klass, tmp_path):
     pool = DaskPool(COURSE, Plan(), scheduler=cluster.scheduler_address, hide=[klass])
     try:
-        from tensorgrade.intake.submission import discover
+        from tensorgrade.intake.layouts import discover
 
-        subs = discover(klass, [e.id for e in COURSE.exercises])[:2]
+        subs = discover(klass, [e.id for e in COURSE.exercises]).submissions[:2]
         assert len(list(pool.grade(subs))) == 2
         reports = pool.isolation()
     finally:

@@ -33,7 +33,7 @@ def score(output: str) -> tuple[float, float]:
 
 
 def copy_course(tmp_path: Path) -> Path:
-    for name in ("course.yml", "exercises", "solutions", "graders"):
+    for name in ("course.yml", "extensions.csv", "exercises", "solutions", "graders"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
     return tmp_path
@@ -120,3 +120,42 @@ def test_validate_rejects_mistakes_without_valid_targets(tmp_path, content):
     out = tensorgrade("validate", "ex1_requires_grad", "--course", str(course))
     assert out.returncode == 1
     assert "mistake bogus" in out.stdout and "LOSES must name checks" in out.stdout
+
+
+# -- command lines that cannot work: one line on stderr, exit code 2, nothing written ---------
+@pytest.fixture
+def a_file(tmp_path: Path) -> Path:
+    path = tmp_path / "existing.txt"
+    path.write_text("keep me")
+    return path
+
+
+@pytest.mark.parametrize("argv, words", [
+    (lambda f: ["grade", "examples/class", "-o", str(f)], "is a file; give a folder for the outputs"),
+    (lambda f: ["grade", str(f), "-o", str(f.parent / "out")], "expected a folder or a .zip of submissions"),
+    (lambda f: ["grade", "examples/class", "-o", "examples/class"], "is the submissions folder itself"),
+    (lambda f: ["handout", "-o", str(f.parent)], "is a folder; give the PDF's file name"),
+    (lambda f: ["build", "-o", str(f)], "is a file; give a folder for the distributions"),
+    (lambda f: ["check", "ex1_requires_grad", "ex1_requires_grad"], "ex1_requires_grad given more than once"),
+])
+def test_a_bad_command_line_is_one_line_and_exit_2(a_file, argv, words):
+    out = tensorgrade(*argv(a_file))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert words in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert a_file.read_text() == "keep me" and sorted(p.name for p in a_file.parent.iterdir()) == ["existing.txt"]
+
+
+def test_an_empty_class_is_a_warning_and_no_summary(tmp_path):
+    (tmp_path / "class").mkdir()
+    out = tensorgrade("grade", str(tmp_path / "class"), "-o", str(tmp_path / "out"))
+    assert out.returncode == 0, out.stderr
+    assert "warning: no submissions found" in out.stdout
+    assert not (tmp_path / "out" / "summary.html").exists() and not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_grade_help_shows_the_three_layouts():
+    out = tensorgrade("grade", "--help")
+    assert out.returncode == 0
+    for words in ("gradescope", "submission_metadata.yml", "canvas", "name_[LATE_]userid_fileid_file",
+                  "submissions.csv", "intake.csv"):
+        assert words in out.stdout, words

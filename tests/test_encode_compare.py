@@ -1,14 +1,15 @@
-"""rubric.encode.encode and judge.compare.compare_tensors."""
+"""rubric.encode.encode and judge.compare: one pair per kind of value (tensor, sequence, number, exact)."""
 
 from __future__ import annotations
 
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from tensorgrade.judge.compare import compare_tensors, values_of
+from tensorgrade.judge.compare import Malformed, compare, compare_tensors, values_of
 from tensorgrade.rubric.encode import encode
 from tensorgrade.spec.models import Tolerance
 
@@ -254,3 +255,205 @@ def test_large_tensors_are_summarised():
     assert "(100,)" in m.expected
     assert m.details[0] == "Mismatched elements: 1 / 100 (1.0%)"
     assert "at index (7,)" in m.details[1]
+
+
+def test_a_large_mismatch_shows_the_element_that_differs_most_so_the_two_never_read_alike():
+    exp = torch.arange(100, dtype=torch.float32)
+    obs = exp.clone()
+    obs[7] = 7.5
+    m = compare(encode(exp), encode(obs), TOL)
+    assert m.expected != m.observed
+    assert m.expected.endswith("holding 7 at index (7,)") and m.observed.endswith("holding 7.5 at index (7,)")
+
+
+def test_values_too_close_to_print_apart_get_more_digits():
+    m = compare(E([1.0, 2.0], torch.float64), E([1.0, 2.000001], torch.float64), Tolerance(rtol=0.0, atol=0.0))
+    assert m is not None and m.expected != m.observed
+    assert "2.000001" in m.observed and "2.000001" not in m.expected
+
+
+def test_subclass_reads_differently_from_a_plain_tensor():
+    class Sneaky(torch.Tensor):
+        pass
+
+    m = compare(E([1.0, 2.0]), encode(torch.tensor([1.0, 2.0]).as_subclass(Sneaky)), TOL)
+    assert m.expected != m.observed and "Sneaky" in m.observed
+
+
+# -- dtype: judged unless the check waives it --------------------------------------------------
+
+
+def test_waived_dtype_compares_a_float32_result_by_its_values():
+    exp = E([0.1, 1.0 / 3.0], torch.float64)
+    obs = E([0.1, 1.0 / 3.0], torch.float32)  # float32 rounding: about 3e-8 relative
+    tight = Tolerance(rtol=1e-7, atol=1e-9)
+    assert compare(exp, obs, tight) is not None  # by default the dtype is part of the answer
+    assert compare(exp, obs, tight, check_dtype=False) is None
+
+
+def test_waived_dtype_still_fails_on_values_and_says_the_dtype_differs():
+    m = compare(E([1.0, 2.0], torch.float64), E([1.0, 2.5]), TOL, check_dtype=False)
+    assert m.problem == "values differ"
+    assert m.details[-1] == "The dtype differs too: expected float64, observed float32"
+
+
+def test_waived_dtype_still_needs_the_shape():
+    m = compare(E([1.0, 2.0], torch.float64), E([[1.0, 2.0]]), TOL, check_dtype=False)
+    assert m.problem == "expected shape (2,), observed (1, 2)"
+
+
+# -- sequences: item by item ---------------------------------------------------------------------
+
+
+def test_tuple_of_zeros_fails_naming_the_first_wrong_item():
+    a, b = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.25, 4.0])
+    m = compare(encode((a, b)), encode((torch.zeros(2), torch.zeros(3))), TOL)
+    assert m is not None
+    assert m.problem == "item [0]: values differ"
+    assert "[1, -2]" in m.expected and "[0, 0]" in m.observed
+
+
+def test_sequence_names_the_index_of_a_later_item():
+    a, b = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.25, 4.0])
+    m = compare(encode((a, b)), encode((a.clone(), torch.tensor([0.5, 0.25, 4.5]))), TOL)
+    assert m.problem == "item [1]: values differ"
+    assert m.details[0] == "Mismatched elements: 1 / 3 (33.3%)"
+
+
+def test_nested_sequences_name_the_whole_path():
+    m = compare(encode([(1.0, 2.0), (3.0, 4.0)]), encode([(1.0, 2.0), (3.0, 5.0)]), TOL)
+    assert m.problem == "item [1][1]: the numbers are not close"
+
+
+def test_sequence_length_and_kind():
+    t = torch.tensor([1.0])
+    assert compare(encode((t, t)), encode((t,)), TOL).problem == "expected 2 items, observed 1"
+    m = compare(encode((t, t)), encode(t), TOL)
+    assert m.problem == "expected a tuple of 2 items" and "tensor" in m.observed
+
+
+def test_a_list_holding_the_same_items_as_a_tuple_matches():
+    t = torch.tensor([1.0, 2.0])
+    assert compare(encode((t, 3)), encode([t.clone(), 3]), TOL) is None
+
+
+# -- numbers: the check's tolerance ---------------------------------------------------------------------
+
+
+def test_float_off_by_1e_12_passes():
+    assert compare(encode(0.560625), encode(0.560625 + 1e-12), TOL) is None
+
+
+def test_float_off_by_more_than_the_tolerance_fails_and_both_read_differently():
+    m = compare(encode(0.560625), encode(0.56065), TOL)  # 2.5e-5 off; allowed 1e-5 + 1e-5 * 0.56 = 1.56e-5
+    assert m is not None and m.problem == "the numbers are not close"
+    assert m.expected == "the Python float 0.560625"
+    assert m.observed == "the Python float 0.56065"
+    assert m.details == ("Absolute difference: 2.5e-05 (up to 1e-05 allowed)",  # 2.5e-5 / 0.560625 = 4.4593e-5
+                         "Relative difference: 4.45931e-05 (up to 1e-05 allowed)")
+
+
+def test_float_just_inside_the_tolerance_passes():
+    assert compare(encode(0.560625), encode(0.5606375), TOL) is None  # 1.25e-5 off; 1.56e-5 allowed
+
+
+def test_floats_that_read_alike_at_six_digits_are_printed_with_more():
+    m = compare(encode(0.560625), encode(0.5606250001), Tolerance(rtol=0.0, atol=0.0))
+    assert m.expected != m.observed
+    assert m.observed.endswith("0.5606250001")
+
+
+@pytest.mark.parametrize("close", [np.float64(0.560625 + 1e-9), torch.tensor(0.560625 + 1e-9, dtype=torch.float64),
+                                   torch.tensor(0.560625), np.float32(0.560625)])
+def test_numpy_scalars_and_0_dim_tensors_stand_for_a_float(close):
+    assert compare(encode(0.560625), encode(close), TOL) is None
+
+
+@pytest.mark.parametrize("far, shown", [(np.float64(0.57), "the numpy.float64 0.57"),
+                                        (torch.tensor(0.57, dtype=torch.float64), "tensor(0.57) (float64)")])
+def test_numpy_scalars_and_0_dim_tensors_fail_when_not_close(far, shown):
+    m = compare(encode(0.560625), encode(far), TOL)
+    assert m.problem == "the numbers are not close"
+    assert m.observed == shown
+
+
+@pytest.mark.parametrize("observed", [torch.tensor([0.560625]), "0.560625", None, True, [0.560625]])
+def test_what_is_not_a_number_where_a_number_is_asked(observed):
+    m = compare(encode(0.560625), encode(observed), TOL)
+    assert m is not None and m.problem == "expected a number"
+
+
+def test_ints_compare_exactly_whatever_the_tolerance():
+    loose = Tolerance(rtol=0.5, atol=2.0)
+    assert compare(encode(3), encode(3), loose) is None
+    assert compare(encode(3), encode(np.int64(3)), loose) is None
+    assert compare(encode(3), encode(4), loose).problem == "the numbers differ"
+
+
+def test_nan_matches_nan_and_infinities_only_themselves():
+    assert compare(encode(math.nan), encode(np.float64("nan")), TOL) is None
+    assert compare(encode(math.inf), encode(math.inf), TOL) is None
+    assert compare(encode(math.inf), encode(1e300), TOL) is not None
+    assert compare(encode(1.0), encode(math.nan), TOL) is not None
+
+
+# -- None, bools, strings: exact ---------------------------------------------------------------------------
+
+
+def test_bools_are_exact_and_no_number_stands_for_one():
+    assert compare(encode(True), encode(True), TOL) is None
+    assert compare(encode(True), encode(np.bool_(True)), TOL) is None
+    assert compare(encode(True), encode(False), TOL).problem == "a different value"
+    m = compare(encode(True), encode(1), TOL)
+    assert m.problem == "expected a bool" and m.observed == "the Python int 1"
+
+
+def test_none_and_strings_are_exact():
+    assert compare(encode(None), encode(None), TOL) is None
+    assert compare(encode(None), encode(0.0), TOL).problem == "expected None"
+    assert compare(encode("sum"), encode("sum"), TOL) is None
+    m = compare(encode("sum"), encode("mean"), TOL)
+    assert m.problem == "a different value" and (m.expected, m.observed) == ("a str: 'sum'", "a str: 'mean'")
+
+
+def test_compare_tensors_is_the_same_comparator():
+    assert compare_tensors is compare
+
+
+# -- encoding numpy scalars; malformed encodings ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, pytype, plain", [(np.float64(0.25), "numpy.float64", 0.25),
+                                                  (np.float32(1.5), "numpy.float32", 1.5),
+                                                  (np.int64(7), "numpy.int64", 7),
+                                                  (np.float64("inf"), "numpy.float64", "inf")])
+def test_encode_numpy_scalars_as_numbers_in_strict_json(value, pytype, plain):
+    enc = encode(value)
+    assert enc == {"type": "number", "pytype": pytype, "value": plain}
+    assert json.loads(json.dumps(enc, allow_nan=False)) == enc
+
+
+def test_encode_a_numpy_subclass_reads_numpy_s_own_value():
+    class Liar(np.float64):
+        def item(self):
+            return 99.0
+
+    assert encode(Liar(0.5))["value"] == 0.5
+
+
+def test_encode_numpy_array_stays_other():
+    assert encode(np.array([1.0]))["type"] == "other"
+
+
+@pytest.mark.parametrize("observed", [
+    {"type": "tensor", "plain": True},  # no dtype or shape
+    {"type": "tensor", "plain": True, "dtype": "float32", "shape": [2], "data": [1.0]},  # too few values
+    {"type": "tensor", "plain": True, "dtype": "float32", "shape": [1], "data": ["one"]},
+    {"type": "number", "pytype": "float", "value": [1.0]},
+    {"type": "sequence", "pytype": "tuple"},
+    {"type": "wormhole"},
+    ["not", "an", "object"],
+])
+def test_malformed_observed_encodings_raise_instead_of_being_read(observed):
+    with pytest.raises(Malformed):
+        compare(E([1.0]), observed, TOL)

@@ -49,7 +49,8 @@ DEMO_EXPECTED = {
                     | {"scale_untracked_value"} | ids("ex6_jacobian_hessian"), "missing in ex6_jacobian_hessian", [], []),
     "barbara_liskov": (set(), "ok", [], []),
     "claude_shannon": (loses(mistake("ex4_higher_order", "grad_without_create_graph"))
-                       | loses(mistake("ex5_autograd_grad", "vjp_ignores_v")), "ok", [], []),
+                       | loses(mistake("ex5_autograd_grad", "vjp_ignores_v")), "ok", [],
+                       ["similar to frank_abagnale in ex5_autograd_grad"]),  # both copied the same wrong vjp
     # the NULL dereference needs ctypes, which the policy refuses where make_leaf uses it: gradient keeps its points
     "dennis_ritchie": (ids("ex1_requires_grad", "make_leaf"), "ok", ["importing 'ctypes' is not allowed"],
                        ["imports ctypes", "importing 'ctypes'"]),
@@ -57,7 +58,8 @@ DEMO_EXPECTED = {
                         ["os._exit"]),
     "frank_abagnale": (loses(mistake("ex5_autograd_grad", "vjp_ignores_v"))
                        | loses(mistake("ex6_jacobian_hessian", "jacobian_transposed")), "ok", [],
-                       ["changing torch.allclose", "changing torch.equal"]),
+                       ["changing torch.allclose", "changing torch.equal",
+                        "similar to claude_shannon in ex5_autograd_grad"]),
     "katherine_johnson": (loses(mistake("ex2_zero_grad", "descend_without_clearing")), "ok", [], []),
     # the answer-key hunt at the top level of ex1 stops at the refused pathlib: the file cannot be imported
     "kevin_mitnick": (ids("ex1_requires_grad"), "error in ex1_requires_grad", ["importing 'pathlib' is not allowed"],
@@ -91,11 +93,14 @@ def test_demo_class_exits_zero_although_students_failed(demo):
 
 
 def test_gradebook_has_one_row_per_student_and_the_columns(demo):
-    assert demo["header"] == ["student", *EXERCISES, "total", "possible", "percent", "status", "review"]
+    assert demo["header"] == ["student", "name", "email", *EXERCISES, "raw_total", "submitted_at", "late_days",
+                              "penalty", "adjustment", "total", "possible", "percent", "status", "review"]
     assert sorted(demo["book"]) == sorted([*DEMO_EXPECTED, *NOT_GRADED])  # README.md and notes.txt are no students
     for row in demo["book"].values():
         assert float(row["possible"]) == COURSE.points
-        assert float(row["total"]) == pytest.approx(sum(float(row[e]) for e in EXERCISES))
+        assert float(row["raw_total"]) == pytest.approx(sum(float(row[e]) for e in EXERCISES))
+        final = float(row["raw_total"]) - float(row["penalty"]) + float(row["adjustment"])
+        assert float(row["total"]) == pytest.approx(final)
         assert float(row["percent"]) == pytest.approx(100 * float(row["total"]) / COURSE.points, abs=0.05)
 
 
@@ -109,8 +114,8 @@ def test_demo_student_outcome(demo, student):
     expected = expected_scores(lost)
     for ex in COURSE.exercises:
         assert float(row[ex.id]) == sum(expected[c.id] for c in ex.spec.checks)
-    assert float(row["total"]) == COURSE.points - sum(c.points for e in COURSE.exercises for c in e.spec.checks
-                                                      if c.id in lost)
+    assert float(row["raw_total"]) == COURSE.points - sum(c.points for e in COURSE.exercises for c in e.spec.checks
+                                                          if c.id in lost)
     for check in (c for e in rec["exercises"] for c in e["checks"] if c["id"] in lost):
         assert check["feedback"], check["id"]
         for word in words:
@@ -123,7 +128,66 @@ def test_demo_student_outcome(demo, student):
 
 def test_correct_students_get_the_course_points(demo):
     for student in ("ada_lovelace", "barbara_liskov"):
-        assert float(demo["book"][student]["total"]) == COURSE.points
+        assert float(demo["book"][student]["raw_total"]) == COURSE.points
+
+
+# examples/class/submissions.csv gives times; course.yml: grace 15 min, 10 %/day, at most 5 days;
+# extensions.csv gives katherine_johnson 2 more days. Due 2026-12-15 23:59 UTC.
+DEMO_LATE = {  # student -> (late days, final total)
+    "ada_lovelace": (0, 60.0),                   # 3 h early
+    "claude_shannon": (0, None),                 # 11 min after the due: within the grace
+    "barbara_liskov": (2, 48.0),                 # 1.5 days late: 2 started days, -20 % of 60
+    "katherine_johnson": (0, None),              # 1.4 days late, but her due is 2 days later
+    "frank_abagnale": (7, 0.0),                  # 6 days 9 h late: beyond 5 days, 0 (still graded)
+    "margaret_hamilton": (0, None),              # no time known: on time
+}
+
+
+@pytest.mark.parametrize("student", sorted(DEMO_LATE))
+def test_demo_late_policy(demo, student):
+    days, total = DEMO_LATE[student]
+    row = demo["book"][student]
+    assert int(row["late_days"]) == days
+    assert float(row["total"]) == (float(row["raw_total"]) if total is None else total)
+    results = json.loads((demo["out"] / student / "results.json").read_text())
+    assert results["score"] == pytest.approx(float(row["total"]))
+    html = (demo["out"] / student / "report.html").read_text()
+    if student == "margaret_hamilton":
+        assert "no submission time known: counted as on time" in html
+    if student == "frank_abagnale":
+        assert "scored 0" in html and float(row["raw_total"]) > 0
+    if student == "katherine_johnson":
+        assert "extension: due 2026-12-17 23:59 UTC" in html
+
+
+def test_only_regrades_those_students_and_keeps_every_other_row(tmp_path, demo):
+    out = tmp_path / "out"
+    shutil.copytree(demo["out"], out)
+    before = (out / "grades.csv").read_bytes().splitlines()
+    other = (out / "ada_lovelace" / "results.json").read_bytes()
+    stamp = (out / "barbara_liskov" / "record.json").stat().st_mtime_ns
+    proc = tensorgrade(str(DEMO), "-o", str(out), "--workers", "1", "--no-pdf", "--only", "barbara_liskov")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out / "grades.csv").read_bytes().splitlines() == before  # same verdicts: every row identical
+    assert (out / "barbara_liskov" / "record.json").stat().st_mtime_ns != stamp  # graded again
+    assert (out / "ada_lovelace" / "results.json").read_bytes() == other
+    bad = tensorgrade(str(DEMO), "-o", str(out), "--only", "nobody_here")
+    assert bad.returncode == 2 and "--only: no submission for nobody_here" in bad.stderr
+
+
+def test_grading_one_student_keeps_the_others_rows(tmp_path, demo):
+    out = tmp_path / "out"
+    shutil.copytree(demo["out"], out)
+    before = (out / "grades.csv").read_bytes().splitlines()
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copy(DEMO / "barbara_liskov.py", one / "barbara_liskov.py")  # no submissions.csv: no time known
+    proc = tensorgrade(str(one), "-o", str(out), "--workers", "1", "--no-pdf", "--regrade")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    after = (out / "grades.csv").read_bytes().splitlines()
+    assert len(after) == len(before)
+    changed = [a for a, b in zip(before, after) if a != b]
+    assert [c.split(b",")[0] for c in changed] == [b"barbara_liskov"]  # now on time: no time known
 
 
 def test_a_refusal_costs_only_the_function_that_hits_it(demo):
@@ -172,7 +236,9 @@ def test_results_json_is_gradescope_format(demo, student):
     results = json.loads((demo["out"] / student / "results.json").read_text())
     rec = record(demo["out"], student)
     assert results["score"] == pytest.approx(float(demo["book"][student]["total"]))
-    entries = {t["name"]: t for t in results["tests"] if t.get("name") != "Public Tests"}
+    standing = [t for t in results["tests"] if t["name"] == "Late policy" or t["name"].startswith("Adjustment › ")]
+    assert all(t["max_score"] == 0 for t in standing)  # the late policy and adjustments: entries that add up
+    entries = {t["name"]: t for t in results["tests"] if t.get("name") != "Public Tests" and t not in standing}
     specs = {f"{e.id} › {c.id}": c for e in COURSE.exercises for c in e.spec.checks}
     assert set(entries) == set(specs)
     before_due = dt.datetime.now(dt.timezone.utc) < COURSE.spec.assignment.due
@@ -186,7 +252,7 @@ def test_results_json_is_gradescope_format(demo, student):
             assert entry["visibility"] == "visible"
         elif before_due and COURSE.spec.grading.hidden_feedback == "after_due":
             assert entry["visibility"] != "visible"
-    assert sum(t["score"] for t in entries.values()) == pytest.approx(results["score"])
+    assert sum(t["score"] for t in [*entries.values(), *standing]) == pytest.approx(results["score"])
 
 
 def test_hidden_checks_open_at_the_due_date():
@@ -207,8 +273,8 @@ def test_record_json_round_trips(demo):
 # -- exit codes -------------------------------------------------------------------
 def test_missing_submissions_folder_is_an_error(tmp_path):
     proc = tensorgrade(str(tmp_path / "nowhere"), "-o", str(tmp_path / "out"))
-    assert proc.returncode != 0
-    assert "nowhere: not a folder of submissions" in proc.stdout + proc.stderr
+    assert proc.returncode == 2
+    assert proc.stderr.strip().endswith("nowhere: no such folder or zip") and len(proc.stderr.splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 
@@ -274,21 +340,31 @@ def test_resume_reuses_unchanged_and_regrades_what_changed(tmp_path):
 
 
 # -- kill midway ------------------------------------------------------------------
-def make_class(folder: Path, n: int) -> None:
-    """n folder submissions: solutions with a different classic mistake each (some fully correct)."""
+def make_class(folder: Path, n: int, layout: str = "folders") -> None:
+    """n submissions: solutions with a different classic mistake each (some fully correct).
+
+    layout "gradescope": the same work as a Gradescope export (metadata + submission_<id>/ folders).
+    """
     mistakes = sorted((ROOT / "graders" / "mistakes").glob("*/*.py"))
     folder.mkdir()
+    meta = []
     for i in range(n):
         files = {}
         if i % 4:
             m = mistakes[i % len(mistakes)]
             files[m.parent.name] = m.read_text()
-        write_folder(folder / f"student_{i:02d}", files)
+        name = f"student_{i:02d}" if layout == "folders" else f"submission_{6000 + i}"
+        write_folder(folder / name, files)
+        meta.append(f"{name}:\n  :submitters:\n  - :name: Student {i}\n    :sid: 's{i:02d}'\n"
+                    f"  :created_at: 2026-12-15 10:{i:02d}:00.000000000 +00:00\n")
+    if layout == "gradescope":
+        (folder / "submission_metadata.yml").write_text("".join(meta))
 
 
-def test_kill_midway_then_resume_gives_the_uninterrupted_gradebook(tmp_path):
+@pytest.mark.parametrize("layout", ["folders", "gradescope"])
+def test_kill_midway_then_resume_gives_the_uninterrupted_gradebook(tmp_path, layout):
     subs = tmp_path / "class"
-    make_class(subs, 40)
+    make_class(subs, 40, layout)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "tensorgrade.cli", "grade", str(subs), "-o", str(out), "--workers", "2"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -30,7 +30,7 @@ from tensorgrade.grading import Plan
 from tensorgrade.otter.build import build, otter_config, student_notebook
 from tensorgrade.otter.expected import BUNDLE, public_grader_source, read_bundle
 from tensorgrade.otter.plugin import DATA_DIR, PLUGIN, PluginFailed, TensorgradePlugin
-from tensorgrade.intake.submission import read_submission
+from tensorgrade.intake.layouts import read_submission
 from tensorgrade.spec.course import load_course
 
 ROOT = Path(__file__).resolve().parents[1]

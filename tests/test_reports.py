@@ -186,7 +186,7 @@ def test_summary_escapes_and_shows_charts(tmp_path):
     write_summary(tmp_path, results, COURSE)
     html = (tmp_path / "summary.html").read_text()
     assert html.count("<svg") >= 2
-    assert "<script" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert "patched &lt;torch&gt;" in html
     assert "x.grad: not as expected" in html  # the most common failure message
     assert "s0" in html and "timeout" in html  # the timed-out student needs a look

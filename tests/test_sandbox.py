@@ -485,3 +485,19 @@ def test_the_zygote_never_holds_a_job_or_its_results(zygote):
     memory = _memory_of(zygote.pid)
     assert marker.encode() not in memory
     assert printed.encode() not in memory
+
+
+WRITER = "writer = emit.__closure__[0].cell_contents\n"  # the child's own frame writer (test payload only)
+
+
+def test_an_authentic_but_100000_deep_frame_is_a_protocol_fault_and_the_zygote_serves_on(zygote):
+    out = run(zygote, WRITER + "writer._encode = lambda obj: '[' * 100000 + ']' * 100000\nemit({})")
+    assert out.status == "protocol" and "frame" in out.detail, out
+    assert_serves(zygote)
+
+
+@pytest.mark.parametrize("said", ["ok", "=HYPERLINK(1)", 5, None])
+def test_a_child_cannot_choose_its_status(zygote, said):
+    out = run(zygote, "import os\nfrom tensorgrade.run.sandbox import framing\n" + WRITER
+              + f"writer.frame(framing.ERROR, {{'status': {said!r}, 'detail': 'x'}})\nos._exit(0)")
+    assert out.status == "crashed", out

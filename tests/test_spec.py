@@ -278,10 +278,13 @@ def test_due_impossible_date(course):
     assert message.startswith("course.yml: ")
 
 
-def test_due_without_time_zone_is_taken_as_utc(course):
-    replace_text(course / "course.yml", "due: 2026-12-15T23:59:00+00:00", 'due: "2026-12-15T23:59:00"')
-    due = load_course(course).spec.assignment.due
-    assert due.tzinfo is not None and due.utcoffset().total_seconds() == 0
+@pytest.mark.parametrize("due, words", [('"2026-12-15T23:59:00"', "has no time zone"),
+                                         ("2026-12-15T23:59:00", "has no time zone"),
+                                         ("2026-12-15", "needs a time and a time zone")])
+def test_due_without_time_zone_is_an_error(course, due, words):
+    # late penalties count hours: a due date without a zone is ambiguous, not silently UTC
+    replace_text(course / "course.yml", "due: 2026-12-15T23:59:00+00:00", f"due: {due}")
+    assert spec_error(course).startswith(f"course.yml: assignment.due: {words}")
 
 
 def test_missing_course_file(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -489,3 +490,143 @@ def test_unimplemented_first_step_needs_no_reference():
     # anything else still needs the reference: a wrong answer, a crash, no record at all
     assert unimplemented_verdict(run_trial(rubric.checks["zero_in_place"], Trial(REFERENCE, seed=3))) is None
     assert unimplemented_verdict(None) is None
+
+
+# values of every kind through a check: sequences, numbers, facts ---------------------------------------
+
+rb_kinds = Rubric("ex_kinds")
+
+
+@rb_kinds.check("both_grads")
+def both_grads(t):
+    a = t.given("a", torch.tensor([1.0, -2.0], requires_grad=True))
+    b = t.given("b", torch.tensor([0.5, 3.0], requires_grad=True))
+    t.expect_tensor("the gradients (∂/∂a, ∂/∂b)", t.call("both_grads", a, b))
+
+
+@rb_kinds.check("lr_at")
+def lr_at(t):
+    t.expect_tensor("the learning rate at step 3", t.call("lr_at", t.given("step", 3)))
+
+
+@rb_kinds.check("loss_as_fact")
+def loss_as_fact(t):
+    x = torch.tensor([0.3, 0.7], requires_grad=True)
+    t.expect("the loss, as a Python float", float(t.call("loss", x).detach()))
+
+
+KIND_SPECS = {c: _check(c, f) for c, f in (("both_grads", "both_grads"), ("lr_at", "lr_at"), ("loss_as_fact", "loss"))}
+
+
+def ref_both_grads(a, b):
+    (a * b).sum().backward()
+    return a.grad, b.grad
+
+
+def ref_lr_at(step):
+    return 0.1 * 0.95 ** step  # 0.0857375
+
+
+KIND_REFERENCE = {"both_grads": ref_both_grads, "lr_at": ref_lr_at, "loss": lambda x: (x ** 2).sum()}
+
+
+def grade_kind(check_id, student) -> Verdict:
+    check = rb_kinds.checks[check_id]
+    ref = run_trial(check, Trial(KIND_REFERENCE, seed=1))
+    stu = run_trial(check, Trial({KIND_SPECS[check_id].function: student}, seed=1, student_files={THIS_FILE}))
+    return judge(KIND_SPECS[check_id], TOL, ref, stu)
+
+
+def test_reference_returning_a_tuple_of_grads_and_a_tuple_of_zeros_fails_naming_the_index():
+    v = grade_kind("both_grads", lambda a, b: (torch.zeros(2), torch.zeros(2)))
+    assert not v.passed
+    assert v.problem == "item [0]: values differ"
+    assert v.expected == "tensor([0.5, 3]) (float32, shape (2,))"  # ∂(a·b)/∂a = b
+    assert v.observed == "tensor([0, 0]) (float32, shape (2,))"
+
+
+def test_tuple_with_the_second_gradient_wrong_names_index_1():
+    v = grade_kind("both_grads", lambda a, b: (b.detach().clone(), b.detach().clone()))
+    assert not v.passed and v.problem == "item [1]: values differ"
+    assert v.expected.startswith("tensor([1, -2])")  # ∂(a·b)/∂b = a
+
+
+def test_right_grads_in_a_list_pass():
+    def both_grads(a, b):
+        return list(torch.autograd.grad((a * b).sum(), (a, b)))
+
+    assert grade_kind("both_grads", both_grads).passed
+
+
+@pytest.mark.parametrize("student", [lambda step: 0.0857375 + 1e-12, lambda step: np.float64(0.0857375),
+                                     lambda step: torch.tensor(0.0857375), lambda step: torch.tensor(0.0857375,
+                                                                                                      dtype=torch.float64)])
+def test_a_number_close_to_the_reference_passes_whatever_its_kind(student):
+    v = grade_kind("lr_at", student)
+    assert v.passed, v.feedback()
+
+
+@pytest.mark.parametrize("student, observed", [
+    (lambda step: 0.0857375 * 1.01, "the Python float 0.0865949"),
+    (lambda step: np.float64(0.09), "the numpy.float64 0.09"),
+    (lambda step: torch.tensor(0.09, dtype=torch.float64), "tensor(0.09) (float64)"),
+])
+def test_a_number_not_close_to_the_reference_fails_saying_both(student, observed):
+    v = grade_kind("lr_at", student)
+    assert not v.passed
+    assert v.what == "the learning rate at step 3" and v.problem == "the numbers are not close"
+    assert v.expected == "the Python float 0.0857375" and v.observed == observed
+
+
+def test_a_string_where_a_number_is_returned_fails_on_the_return_kind():
+    v = grade_kind("lr_at", lambda step: "0.0857375")
+    assert not v.passed and v.problem == "expected an object of type float, got an object of type str"
+
+
+def test_float_facts_use_the_tolerance():
+    assert grade_kind("loss_as_fact", lambda x: (x ** 2).sum() + 1e-7).passed  # 0.58 + 1e-7: within 1e-5
+    v = grade_kind("loss_as_fact", lambda x: (x ** 2).sum() + 1e-3)
+    assert not v.passed and v.expected != v.observed
+
+
+def test_fact_values_that_would_read_alike_are_shown_with_their_exact_values():
+    rb = Rubric("ex_alike")
+
+    @rb.check("c")
+    def c(t):
+        t.expect("the mode", t.call("mode"), show="a mode")
+
+    ref = run_trial(c, Trial({"mode": lambda: "sum"}, seed=0))
+    stu = run_trial(c, Trial({"mode": lambda: "mean"}, seed=0))
+    v = judge(_check("c", "mode"), TOL, ref, stu)
+    assert (v.expected, v.observed) == ("a mode ('sum')", "a mode ('mean')")
+
+
+def test_a_waived_dtype_is_read_from_the_reference_record_only():
+    rb = Rubric("ex_dtype")
+
+    @rb.check("c")
+    def c(t):
+        t.expect_tensor("the matrix", t.call("m"))
+        t.observations[-1]["check_dtype"] = False
+
+    spec = _check("c", "m")
+    ref = run_trial(c, Trial({"m": lambda: torch.eye(2, dtype=torch.float64)}, seed=0))
+    stu = run_trial(c, Trial({"m": lambda: torch.eye(2)}, seed=0))
+    assert judge(spec, TOL, ref, stu).passed
+    # a student's record cannot waive the dtype for itself
+    ref["observations"][-1].pop("check_dtype")
+    stu["observations"][-1]["check_dtype"] = False
+    v = judge(spec, TOL, ref, stu)
+    assert not v.passed and v.problem == "expected dtype float64, observed float32"
+
+
+def test_a_forged_tensor_record_raises_so_grading_reports_a_malformed_record():
+    from tensorgrade.judge.compare import Malformed
+
+    ref = run_trial(rb_kinds.checks["lr_at"], Trial(KIND_REFERENCE, seed=1))
+    forged = {"observations": [dict(ref["observations"][0]),
+                               {"kind": "tensor", "what": "the learning rate at step 3", "value": {"type": "tensor"}}],
+              "inputs": []}
+    with pytest.raises(Malformed):
+        judge(KIND_SPECS["lr_at"], TOL, ref, forged)

@@ -21,12 +21,16 @@ from typing import Callable, Iterable, Iterator
 
 from tensorgrade import __version__
 from tensorgrade.grading import Grader, Plan, grader_init, zero_result
+from tensorgrade.intake.layouts import Intake, discover
+from tensorgrade.intake.submission import Submission
 from tensorgrade.results.gradebook import write_gradebook
+from tensorgrade.results.intake import INTAKE, render_intake_csv
 from tensorgrade.results.model import StudentResult
 from tensorgrade.results.otter import gradescope_dict
-from tensorgrade.results.store import RESULTS, load_record, save_record, student_dir, sweep_partial, write_json
+from tensorgrade.results.store import RESULTS, load_record, save_record, student_dir, sweep_partial, write_atomic, write_json
+from tensorgrade.results.store import load_records
+from tensorgrade.term import Term, load_term
 from tensorgrade.run.sandbox import Zygote
-from tensorgrade.intake.submission import Submission, discover
 from tensorgrade.spec.course import Course
 
 GRADEBOOK = "grades.csv"
@@ -106,15 +110,48 @@ class BatchReport:
     infrastructure_failures: int
     seconds: float
     gradebook: Path
+    intake: Intake | None = None
 
 
-def write_student(out: Path, result: StudentResult, course: Course, *, pdf: bool = True) -> None:
+class WriteFailed(RuntimeError):
+    """Rendering or writing one student's outputs failed: tensorgrade's fault, retried on the next run."""
+
+
+def identify(result: StudentResult, sub: Submission) -> StudentResult:
+    """Who and when, from the intake: applied to fresh and reused records alike (a roster may change)."""
+    result.name, result.email, result.submitted_at = sub.name, sub.email, sub.submitted_at
+    result.intake_notes = list(sub.intake_notes)
+    return result
+
+
+def write_student(out: Path, result: StudentResult, course: Course, *, pdf: bool = True,
+                  term: Term | None = None) -> None:
     """results.json and the report first, record.json last: a stored record means all outputs exist."""
     from tensorgrade.render.report import write_student_report
 
-    write_json(student_dir(out, result.student) / RESULTS, gradescope_dict(result, course))
-    write_student_report(out, result, course, pdf=pdf)
+    term = term if term is not None else load_term(course)
+    write_json(student_dir(out, result.student) / RESULTS, gradescope_dict(result, course, term=term))
+    write_student_report(out, result, course, pdf=pdf, term=term)
     save_record(out, result)
+
+
+class UnknownStudents(ValueError):
+    """`--only` named students the submissions folder does not hold."""
+
+
+def select(subs: list[Submission], only: Iterable[str]) -> list[Submission]:
+    """The submissions of the students in `only`; UnknownStudents naming any id without one."""
+    wanted = list(dict.fromkeys(only))
+    have = {s.student for s in subs}
+    missing = [w for w in wanted if w not in have]
+    if missing:
+        raise UnknownStudents(f"--only: no submission for {', '.join(missing)} in this folder")
+    return [s for s in subs if s.student in set(wanted)]
+
+
+def kept_records(out: Path, graded_now: set[str]) -> list[StudentResult]:
+    """Stored records of students not in this run: they stay in the gradebook and the summary."""
+    return [r for r in load_records(out)[0] if r.student not in graded_now]
 
 
 def plan_jobs(course: Course, subs: list[Submission], out: Path, plan: Plan, regrade: bool):
@@ -141,16 +178,29 @@ def run_batch(
     regrade: bool = False,
     pdf: bool = True,
     pool_factory: Callable[..., object] | None = None,
+    time_from: str = "lms",
+    only: Iterable[str] | None = None,
     on_start: Callable[[int, int], None] = lambda total, reused: None,
     on_result: Callable[[StudentResult], None] = lambda r: None,
 ) -> BatchReport:
     start = time.perf_counter()
+    intake = discover(submissions, [e.id for e in course.exercises], skip=(out,), time_from=time_from)
     out.mkdir(parents=True, exist_ok=True)
     sweep_partial(out)  # leftovers of a run that was killed mid-write
-    subs = discover(submissions, [e.id for e in course.exercises])
+    write_atomic(out / INTAKE, render_intake_csv(intake.ignored))
+    subs = intake.submissions
+    term = load_term(course)  # a broken extensions.csv / adjustments.csv stops the run before any grading
+    if only is not None:  # just these students, graded again; every other row stays as stored
+        subs, regrade = select(subs, only), True
+    if not subs:  # an empty class: nothing to summarise, and earlier outputs stay as they were
+        return BatchReport(results=[], graded=0, reused=0, infrastructure_failures=0,
+                           seconds=time.perf_counter() - start, gradebook=out / GRADEBOOK, intake=intake)
+    by_student = {s.student: s for s in subs}
     todo, reused = plan_jobs(course, subs, out, plan, regrade)
+    reused = [identify(r, by_student[r.student]) for r in reused]
     on_start(len(subs), len(reused))
     results = list(reused)
+    kept = kept_records(out, set(by_student))
     failures = 0
     if todo:
         factory = pool_factory or (lambda: LocalPool(course, plan, workers, hide=[submissions, out]))
@@ -164,20 +214,31 @@ def run_batch(
                     outcome = infrastructure_failure(sub, outcome, course)
                 else:
                     outcome.digest = digests[id(sub)]
-                write_student(out, outcome, course, pdf=pdf)
+                identify(outcome, sub)
+                try:
+                    write_student(out, outcome, course, pdf=pdf, term=term)
+                except Exception as exc:  # noqa: BLE001 - tensorgrade failed on this student's outputs: named, retried
+                    failures += 1
+                    outcome = identify(infrastructure_failure(sub, WriteFailed(f"writing {sub.student}'s outputs "
+                                                                              f"failed: {type(exc).__name__}: {exc}"),
+                                                              course), sub)
+                    write_json(student_dir(out, sub.student) / RESULTS, gradescope_dict(outcome, course, term=term))
                 results.append(outcome)
                 on_result(outcome)
                 if time.monotonic() - last_book > 10:  # a readable gradebook even during long runs
-                    write_gradebook(out / GRADEBOOK, results, course)
+                    write_gradebook(out / GRADEBOOK, results + kept, course, term)
                     last_book = time.monotonic()
         finally:
             pool.close()
-    write_gradebook(out / GRADEBOOK, results, course)
+    from tensorgrade.similarity.run import update_similarity
+
+    update_similarity(out, course, intake.submissions)  # before the gradebook: its review column names partners
+    write_gradebook(out / GRADEBOOK, results + kept, course, term)
     from tensorgrade.render.summary import write_summary
 
-    write_summary(out, results, course)
+    write_summary(out, results + kept, course, term=term)
     return BatchReport(results=sorted(results, key=lambda r: r.student), graded=len(todo), reused=len(reused),
                        infrastructure_failures=failures, seconds=time.perf_counter() - start,
-                       gradebook=out / GRADEBOOK)
+                       gradebook=out / GRADEBOOK, intake=intake)
 
 

@@ -7,9 +7,10 @@ import sys
 
 from tensorgrade import __version__
 from tensorgrade.commands import build, check, grade, handout, report, validate
+from tensorgrade.commands.common import UsageError
 from tensorgrade.spec.errors import SpecError
 
-COMMANDS = (check, validate, grade, build, handout, report)
+COMMANDS = (check, validate, grade, build, handout, report, *report.TERM_COMMANDS)  # + export, similarity
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
+    except UsageError as exc:
+        print(f"tensorgrade: {exc}", file=sys.stderr)
+        return 2
     except SpecError as exc:
         print(f"tensorgrade: course error:\n{exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,8 @@
 
 The gradient values are right, but autograd did not record the backward pass,
 so the returned tensor has no grad_fn: it cannot be differentiated again.
+This is the point of the exercise, so a public check (grad_with_graph_differentiable)
+catches it before the student submits.
 """
 
 from __future__ import annotations

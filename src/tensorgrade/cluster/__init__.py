@@ -161,8 +161,8 @@ class DaskPool:
     def _inflight_limit(self) -> int:
         """Tasks handed to Dask at once: one per worker thread (re-read as workers come and go).
 
-        Keeping the rest here means a worker that dies holds only the task it was running, so
-        Dask's suspicion count (KilledWorker) lands on the culprit, not on tasks queued behind it.
+        Keeping the rest here means a worker that dies holds few tasks besides the one it was running;
+        who was to blame is then decided by running each suspect alone (see `grade`).
         """
         now = time.monotonic()
         if now - self._threads_at > 1.0:
@@ -177,23 +177,41 @@ class DaskPool:
             return
         size = self.batch_for(len(subs))
         waiting = deque(subs[i:i + size] for i in range(0, len(subs), size))
+        suspects: deque[list[Submission]] = deque()  # one submission each, whose worker died while it was there
         running: dict[str, tuple[object, list[Submission]]] = {}
+        alone: set[str] = set()  # the key of a suspect running with nothing else on the cluster
         lost: dict[int, int] = {}  # id(first submission) -> resubmissions after losing the course bundle
         ac = as_completed()
         self._threads_at = -1.0
 
+        def submit(chunk: list[Submission]) -> str:
+            fut = self._submit(chunk)
+            running[fut.key] = (fut, chunk)
+            ac.add(fut)
+            return fut.key
+
         def top_up() -> None:
+            """Hand Dask more work. A suspect runs only alone: a worker's death is then its own doing.
+
+            Dask counts a death against every task the worker held, queued ones too; a batch-mate
+            queued behind the culprit must never be judged by that count.
+            """
+            if alone:
+                return
+            if suspects:
+                if not running:
+                    alone.add(submit(suspects.popleft()))
+                return
             limit = self._inflight_limit()
             while waiting and len(running) < limit:
-                chunk = waiting.popleft()
-                fut = self._submit(chunk)
-                running[fut.key] = (fut, chunk)
-                ac.add(fut)
+                submit(waiting.popleft())
 
         top_up()
         try:
             for fut in ac:
                 _, chunk = running.pop(fut.key)
+                was_alone = fut.key in alone
+                alone.discard(fut.key)
                 try:  # a finished task's result can still be lost (its worker died before we fetched it)
                     items = fut.result()
                 except (KilledWorker, CancelledError, Exception) as e:
@@ -205,10 +223,10 @@ class DaskPool:
                     continue
                 fut.release()
                 if isinstance(exc, KilledWorker):
-                    if len(chunk) > 1:  # find the culprit: its submissions again, one per task, first in line
-                        waiting.extendleft([sub] for sub in reversed(chunk))
-                    else:
+                    if was_alone:  # it killed its workers with nothing else running: the culprit
                         yield chunk[0], self._killer_record(chunk[0])
+                    else:  # find the culprit: each submission of the task again, alone on the cluster
+                        suspects.extend([sub] for sub in chunk)
                 elif isinstance(exc, CancelledError) and lost.get(id(chunk[0]), 0) < LOST_BUNDLE_RETRIES:
                     # the course bundle was lost for good (should not happen, see _ship_course): send it again
                     lost[id(chunk[0])] = lost.get(id(chunk[0]), 0) + 1

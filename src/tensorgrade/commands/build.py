@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tensorgrade.commands.common import add_course_option, load
+from tensorgrade.commands.common import UsageError, add_course_option, load
 
 
 def add_parser(sub) -> None:
@@ -29,6 +29,8 @@ def run(args) -> int:
     from tensorgrade.otter.build import build
 
     console = Console(highlight=False)
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"-o {args.out}: is a file; give a folder for the distributions (created if needed)")
     course = load(args)
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
     report = build(course, out, wheel=args.wheel)

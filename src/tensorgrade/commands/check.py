@@ -12,10 +12,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tensorgrade.commands.common import add_course_option, find_course_root, grader
+from tensorgrade.commands.common import UsageError, add_course_option, find_course_root, grader
 from tensorgrade.grading import Plan
 from tensorgrade.render.terminal import show_check
-from tensorgrade.intake.submission import read_submission
+from tensorgrade.intake.layouts import read_submission
 from tensorgrade.spec.course import load_course
 
 
@@ -52,6 +52,9 @@ def run(args) -> int:
     root = find_course_root(args.course)
     student_dist = is_student_distribution(Path(root).resolve())
     course = load_course(root, layout="student" if student_dist else "course")
+    repeated = sorted({e for e in args.exercises if args.exercises.count(e) > 1})
+    if repeated:
+        raise UsageError(f"exercise {', '.join(repeated)} given more than once; name each exercise once")
     chosen = [course.exercise(e) for e in args.exercises] if args.exercises else list(course.exercises)
     path = args.path if args.path is not None else course.root / "exercises"
     if not path.exists():

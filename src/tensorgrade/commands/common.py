@@ -12,6 +12,10 @@ from tensorgrade.spec.course import COURSE_FILE, Course, load_course
 from tensorgrade.spec.errors import SpecError
 
 
+class UsageError(Exception):
+    """A command line that cannot work (a file where a folder is needed, ...): one line, exit code 2."""
+
+
 def find_course_root(start: Path | None) -> Path:
     """The given folder, or the nearest folder at or above the current one holding course.yml."""
     if start is not None:

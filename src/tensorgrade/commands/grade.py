@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from pathlib import Path
@@ -11,9 +12,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from tensorgrade.batch import run_batch
-from tensorgrade.commands.common import add_course_option, load
+from tensorgrade.batch import UnknownStudents, run_batch
+from tensorgrade.commands.common import UsageError, add_course_option, load
 from tensorgrade.grading import Plan
+from tensorgrade.intake.layouts import LAYOUT_HELP
+from tensorgrade.intake.tree import LayoutError
 from tensorgrade.results.gradebook import status_of
 from tensorgrade.results.text import printable
 from tensorgrade.spec.course import Course
@@ -23,18 +26,32 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "grade",
         help="grade a folder of submissions: grades.csv, per-student results.json (instructors)",
-        description="Grade every submission in SUBMISSIONS (a folder per student, one .py or .ipynb per student, "
-                    "or a .zip of either; the student id is the file or folder name). Student code runs in a "
-                    "sandbox. Writes OUT/grades.csv, OUT/summary.html and, per student, OUT/<student>/results.json "
-                    "(Gradescope format), report.html and report.pdf. "
-                    "Re-running skips students whose submission and course are unchanged. Exit code is "
-                    "non-zero only when grading itself failed, never because students lost points.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""Grade every submission in SUBMISSIONS; student code runs in a sandbox.
+
+SUBMISSIONS is a folder or a zip, in one of three layouts (recognised by their files):
+  folders     one entry per student, named by the student id: a folder holding
+              ex1_requires_grad.py ... (or one .py/.ipynb), a single .py/.ipynb, or a .zip
+  gradescope  Gradescope "Export Submissions": submission_metadata.yml and submission_<id>/
+              folders; one row per submitter (their SID), with name, email and submission time
+  canvas      Canvas "Download Submissions": files named name_[LATE_]userid_fileid_file;
+              grouped per Canvas user id, original file names restored, re-uploads (-1) win
+A submissions.csv beside them (student,submitted_at[,name,email]) gives times the layout lacks.
+
+Writes OUT/grades.csv, OUT/summary.html, OUT/intake.csv (everything not graded, and why) and,
+per student, OUT/<student>/results.json (Gradescope format), report.html and report.pdf.
+Re-running skips students whose submission and course are unchanged. The exit code is non-zero
+only when grading itself failed (1) or the command line is wrong (2), never because students
+lost points.""",
     )
-    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="folder holding the class's submissions")
+    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                   help="folder or zip holding the class's submissions (see the layouts above)")
     p.add_argument("-o", "--out", type=Path, required=True, metavar="OUT", help="output folder (created if needed)")
     p.add_argument("--workers", type=int, default=max(1, min(os.cpu_count() or 1, 8)),
                    help="parallel sandboxes (default: the number of cores, at most 8)")
     p.add_argument("--regrade", action="store_true", help="grade everyone again, even unchanged submissions")
+    p.add_argument("--only", nargs="+", metavar="ID",
+                   help="grade again just these students; every other row of grades.csv stays as stored")
     p.add_argument("--seed-by", choices=("student", "fixed"), default="student",
                    help="'student': every student gets their own inputs (default); 'fixed': everyone the same")
     p.add_argument("--engine", choices=("fast", "otter"), default="fast",
@@ -45,6 +62,9 @@ def add_parser(sub) -> None:
                        help="grade on an existing Dask cluster (its scheduler's address)")
     where.add_argument("--cluster", metavar="local[:N]",
                        help="start a local Dask cluster of N worker processes (default: --workers) for this run")
+    p.add_argument("--time-from", choices=("lms", "mtime"), default="lms",
+                   help="where submission times come from: 'lms' (the export's metadata and submissions.csv; "
+                        "default) or 'mtime' (also file modification times, for folders you trust to keep them)")
     p.add_argument("--no-pdf", dest="pdf", action="store_false",
                    help="write report.html but skip report.pdf for each student (faster)")
     add_course_option(p)
@@ -79,11 +99,31 @@ def _fault_counts(results) -> dict[str, int]:
     return counts
 
 
+def _print_ignored(console: Console, intake, out: Path) -> None:
+    if intake.ignored:
+        shown = ", ".join(printable(i.path) for i in intake.ignored[:5]) + (" ..." if len(intake.ignored) > 5 else "")
+        console.print(f"Not graded ({len(intake.ignored)}): {escape(shown)} - reasons in {escape(str(out))}/intake.csv")
+
+
+def usage_problem(args) -> str:
+    """One line saying what is wrong with the command line, or ''."""
+    subs, out = args.submissions, args.out
+    if not subs.exists():
+        return f"{subs}: no such folder or zip"
+    if not (subs.is_dir() or (subs.is_file() and subs.suffix == ".zip")):
+        return f"{subs}: expected a folder or a .zip of submissions"
+    if out.exists() and not out.is_dir():
+        return f"-o {out}: is a file; give a folder for the outputs (it is created if needed)"
+    if out.resolve() == subs.resolve():
+        return f"-o {out}: is the submissions folder itself; give another folder"
+    return ""
+
+
 def run(args) -> int:
     console = Console(highlight=False, stderr=False)
-    if not args.submissions.is_dir():
-        console.print(f"[red]{args.submissions}: not a folder of submissions[/]")
-        return 2
+    problem = usage_problem(args)
+    if problem:
+        raise UsageError(problem)
     if args.workers < 1:
         console.print("[red]--workers must be at least 1[/]")
         return 2
@@ -127,14 +167,29 @@ def run(args) -> int:
         except (ValueError, RuntimeError) as exc:  # a bad --cluster value, dask not installed
             console.print(f"[red]{escape(str(exc))}[/]")
             return 2
-    with progress:
-        report = run_batch(course, args.submissions, args.out, plan=plan, workers=args.workers,
-                           regrade=args.regrade, pdf=args.pdf, pool_factory=pool_factory,
-                           on_start=on_start, on_result=on_result)
+    try:
+        with progress:
+            report = run_batch(course, args.submissions, args.out, plan=plan, workers=args.workers,
+                               regrade=args.regrade, pdf=args.pdf, pool_factory=pool_factory,
+                               time_from=args.time_from, only=args.only, on_start=on_start, on_result=on_result)
+    except (LayoutError, UnknownStudents) as exc:
+        raise UsageError(str(exc)) from None
+    from tensorgrade.commands.report import term_warnings
+
+    for line in term_warnings(course, args.out):
+        console.print(f"[yellow]warning: {escape(line)}[/]")
+    intake = report.intake
+    if not intake.submissions:
+        console.print(f"[yellow]warning: no submissions found in {escape(str(args.submissions))} "
+                      f"({LAYOUT_HELP}); nothing was graded[/]")
+        _print_ignored(console, intake, args.out)
+        return 0
+    console.print(f"Read {len(intake.submissions)} student(s) from a {intake.layout} layout.")
+    _print_ignored(console, intake, args.out)
     console.print(summary_table(course, report.results))
     faults = _fault_counts(report.results)
     if faults:
-        console.print("Not graded normally: " + ", ".join(f"{k}: {v}" for k, v in sorted(faults.items())))
+        console.print("Not graded normally: " + escape(", ".join(f"{k}: {v}" for k, v in sorted(faults.items()))))
     flagged = [r.student for r in report.results if r.flags]
     if flagged:
         console.print(f"Flagged for review ({len(flagged)}): " + escape(printable(", ".join(flagged[:20])))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tensorgrade.commands.common import add_course_option, load
+from tensorgrade.commands.common import UsageError, add_course_option, load
 from tensorgrade.results.store import write_atomic
 
 
@@ -25,9 +25,11 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from tensorgrade.render.handout import render_handout
 
+    if args.output is not None and args.output.is_dir():
+        raise UsageError(f"-o {args.output}: is a folder; give the PDF's file name, e.g. {args.output / 'handout.pdf'}")
     course = load(args)
-    pdf = render_handout(course)
     out = args.output or Path(f"{course.spec.assignment.id}-handout.pdf")
+    pdf = render_handout(course)
     write_atomic(out, pdf)
     print(f"Handout: {out} ({len(pdf) // 1024} KiB)")
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from tensorgrade.judge.compare import Mismatch, compare_tensors
+from tensorgrade.judge.compare import Mismatch, compare, numbers_close
 from tensorgrade.spec.models import CheckSpec, Tolerance
 
 
@@ -62,14 +62,40 @@ def _error_verdict(stu: dict, hint: str) -> Verdict:
                    hint=hint)
 
 
-def _fact_verdict(ref: dict, stu: dict, hint: str) -> Verdict | None:
-    if stu.get("value") == ref.get("value") and type(stu.get("value")) is type(ref.get("value")):
+def facts_match(expected, observed, tol: Tolerance) -> bool:
+    """Facts are plain JSON values: numbers within the check's tolerance (ints exactly), anything else exactly."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (expected, observed))
+    if numbers:
+        return numbers_close(expected, observed, tol)
+    return observed == expected and type(observed) is type(expected)
+
+
+def _shown(ref: dict, stu: dict) -> tuple[str, str]:
+    """The two facts as shown; if different values would read alike, each gets its exact value too."""
+    exp, obs = str(ref.get("show"))[:500], str(stu.get("show"))[:500]
+    if exp == obs:
+        exp, obs = f"{exp} ({ref.get('value')!r})", f"{obs} ({stu.get('value')!r})"
+    return exp, obs
+
+
+# what facts.kind() says of a number: where the reference returned a Python number, a numpy scalar or a
+# tensor (0-dim, as the value check that follows decides) is a number too
+NUMBER_KINDS = frozenset({"int", "float", "tensor", "float16", "float32", "float64", "longdouble", "int8", "int16",
+                          "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
+
+
+def _returns_a_number(ref: dict, stu: dict) -> bool:
+    return ref.get("role") == "returns" and ref.get("value") in ("int", "float") and stu.get("value") in NUMBER_KINDS
+
+
+def _fact_verdict(ref: dict, stu: dict, hint: str, tol: Tolerance) -> Verdict | None:
+    if facts_match(ref.get("value"), stu.get("value"), tol) or _returns_a_number(ref, stu):
         return None
     if ref.get("role") == "returns":  # one wording for every wrong return type
         return Verdict(False, what=ref["what"], problem=f"expected {ref.get('show')}, got {str(stu.get('show'))[:200]}",
                        hint=hint)
-    return Verdict(False, what=ref["what"], problem="not as expected",
-                   expected=str(ref.get("show"))[:500], observed=str(stu.get("show"))[:500], hint=hint)
+    exp, obs = _shown(ref, stu)
+    return Verdict(False, what=ref["what"], problem="not as expected", expected=exp, observed=obs, hint=hint)
 
 
 def unimplemented_verdict(student: dict | None) -> Verdict | None:
@@ -117,12 +143,13 @@ def judge(check: CheckSpec, tolerance: Tolerance, reference: dict, student: dict
             return Verdict(False, what=ref["what"], problem="the check took a different path than expected",
                            hint=hint, inputs=inputs)
         if kind == "tensor":
-            m: Mismatch | None = compare_tensors(ref["value"], stu.get("value") or {}, tolerance)
+            m: Mismatch | None = compare(ref["value"], stu.get("value"), tolerance,
+                                         check_dtype=ref.get("check_dtype", True) is not False)
             if m is not None:
                 return Verdict(False, what=ref["what"], problem=m.problem, expected=m.expected,
                                observed=m.observed, details=m.details, hint=hint, inputs=inputs)
         else:
-            v = _fact_verdict(ref, stu, hint)
+            v = _fact_verdict(ref, stu, hint, tolerance)
             if v is not None:
                 return replace(v, inputs=inputs)
     return Verdict(True)

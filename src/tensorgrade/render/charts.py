@@ -17,6 +17,13 @@ def _e(s) -> str:
     return escape(str(s), quote=True)
 
 
+def count_ticks(top: int, most: int = 5) -> tuple[int, int]:
+    """(step, number of steps) for an axis of counts: whole-number steps, at most `most`, reaching `top`."""
+    top = max(1, int(top))
+    step = max(1, -(-top // most))
+    return step, -(-top // step)
+
+
 def histogram(values: list[float], *, lo: float = 0.0, hi: float = 100.0, bins: int = 10,
               width: int = 640, height: int = 240, xlabel: str = "score (%)", title: str = "") -> Markup:
     """Counts of `values` in `bins` equal bins from lo to hi (hi included in the last bin)."""
@@ -26,7 +33,8 @@ def histogram(values: list[float], *, lo: float = 0.0, hi: float = 100.0, bins: 
     for v in values:
         i = int((min(max(v, lo), hi) - lo) / span * bins)
         counts[min(i, bins - 1)] += 1
-    top = max(counts) or 1
+    step, ticks = count_ticks(max(counts))
+    top = step * ticks
     left, right, tops, bottom = 40, 10, 24 if title else 10, 40
     pw, ph = width - left - right, height - tops - bottom
     bw = pw / bins
@@ -34,11 +42,10 @@ def histogram(values: list[float], *, lo: float = 0.0, hi: float = 100.0, bins: 
              f'height="{height}" role="img" aria-label="{_e(title or "histogram")}">']
     if title:
         parts.append(f'<text x="{left}" y="15" font-size="13" font-weight="bold">{_e(title)}</text>')
-    for k in range(5):  # horizontal grid lines with counts
-        val = top * k / 4
-        y = tops + ph - ph * k / 4
+    for k in range(ticks + 1):  # horizontal grid lines at whole numbers of students
+        y = tops + ph - ph * k / ticks
         parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e5e5"/>')
-        parts.append(f'<text x="{left - 5}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{val:.3g}</text>')
+        parts.append(f'<text x="{left - 5}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{step * k}</text>')
     for i, n in enumerate(counts):
         h = ph * n / top
         x = left + i * bw

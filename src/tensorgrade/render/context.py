@@ -12,6 +12,7 @@ import datetime as dt
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
 from tensorgrade.results.otter import hidden_visibility
 from tensorgrade.spec.course import Course
+from tensorgrade.term import Standing, Term, standing_for
 
 OUTPUT_EXCERPT = 3000  # characters of captured output shown in a report
 
@@ -88,7 +89,22 @@ def excerpt(text: str, limit: int = OUTPUT_EXCERPT) -> tuple[str, bool]:
     return text[:limit].rsplit("\n", 1)[0] if "\n" in text[:limit] else text[:limit], True
 
 
-def report_view(result: StudentResult, course: Course, now: dt.datetime | None = None) -> dict:
+def standing_view(st: Standing) -> dict:
+    """The final numbers and what led to them, for the report's score box and its 'Your score' section."""
+    return {
+        "raw_total": fmt(st.raw_total), "total": fmt(st.total), "possible": fmt(st.possible),
+        "percent": f"{st.percent:.0f}", "changed": st.changed, "late_days": st.late_days,
+        "penalty": fmt(st.penalty), "penalty_percent": f"{st.penalty_percent:g}", "beyond_max": st.beyond_max,
+        "extended": st.extended, "submitted_at": st.submitted_at,
+        "adjustments": [{"target": a.target, "points": fmt(a.points), "comment": a.comment, "text": a.text}
+                        for a in st.applied],
+        "notes": list(st.notes),
+    }
+
+
+def report_view(result: StudentResult, course: Course, now: dt.datetime | None = None,
+                term: Term | None = None) -> dict:
+    st = standing_for(result, course, term)
     show_hidden = hidden_visibility(course, now) == "visible"
     note = withheld_note(course)
     printed = result.output or ""
@@ -103,7 +119,8 @@ def report_view(result: StudentResult, course: Course, now: dt.datetime | None =
         "status_text": STATUS_TEXT.get(result.status, result.status),
         "detail": result.detail,
         "flags": list(result.flags),
-        "total": fmt(result.total), "possible": fmt(result.possible), "percent": f"{result.percent:.0f}",
+        "total": fmt(st.total), "possible": fmt(result.possible), "percent": f"{st.percent:.0f}",
+        "raw_total": fmt(result.total), "standing": standing_view(st),
         "show_hidden": show_hidden, "hidden_note": note,
         "exercises": [exercise_view(e, show_hidden, note) for e in result.exercises],
         "output": output, "output_cut": cut, "output_chars": len(printed),

@@ -17,6 +17,7 @@ from tensorgrade.render.typst import compile_pdf
 from tensorgrade.results.model import StudentResult
 from tensorgrade.results.store import student_dir, write_atomic
 from tensorgrade.spec.course import Course
+from tensorgrade.term import Term
 
 HTML_TEMPLATE = "report.html.j2"
 PDF_TEMPLATE = "report.typ.j2"
@@ -27,20 +28,23 @@ def typst_source(course: Course, name: str) -> str:
     return templates.render(course.root, name, course=course_view(course))
 
 
-def render_report_html(result: StudentResult, course: Course, *, now: dt.datetime | None = None) -> str:
-    return templates.render(course.root, HTML_TEMPLATE, r=report_view(result, course, now))
+def render_report_html(result: StudentResult, course: Course, *, now: dt.datetime | None = None,
+                       term: Term | None = None) -> str:
+    return templates.render(course.root, HTML_TEMPLATE, r=report_view(result, course, now, term))
 
 
-def render_report_pdf(result: StudentResult, course: Course, *, now: dt.datetime | None = None) -> bytes:
+def render_report_pdf(result: StudentResult, course: Course, *, now: dt.datetime | None = None,
+                      term: Term | None = None) -> bytes:
     source = typst_source(course, PDF_TEMPLATE)
     root = (templates.template_dirs(course.root) or [None])[0]
     shown = templates.source_of(course.root, PDF_TEMPLATE)[0]
-    return compile_pdf(source, report_view(result, course, now), root=root, template=shown)
+    return compile_pdf(source, report_view(result, course, now, term), root=root, template=shown)
 
 
-def write_student_report(out: Path, result: StudentResult, course: Course, *, pdf: bool = True) -> None:
+def write_student_report(out: Path, result: StudentResult, course: Course, *, pdf: bool = True,
+                         term: Term | None = None) -> None:
     """Write student_dir(out, student)/report.html and (when `pdf`) report.pdf, each atomically."""
     folder = student_dir(Path(out), result.student)
-    write_atomic(folder / "report.html", render_report_html(result, course))
+    write_atomic(folder / "report.html", render_report_html(result, course, term=term))
     if pdf:
-        write_atomic(folder / "report.pdf", render_report_pdf(result, course))
+        write_atomic(folder / "report.pdf", render_report_pdf(result, course, term=term))

@@ -18,6 +18,7 @@ from otter.test_files.exception_test import ExceptionTestFile
 
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
 from tensorgrade.spec.course import Course
+from tensorgrade.term import Standing, Term, standing_for
 
 
 def to_grading_results(result: StudentResult) -> GradingResults:
@@ -102,9 +103,28 @@ def hidden_visibility(course: Course, now: dt.datetime | None = None) -> str:
     return "visible" if now >= course.spec.assignment.due else "after_published"
 
 
-def gradescope_dict(result: StudentResult, course: Course, gr: GradingResults | None = None) -> dict:
-    """results.json in the Gradescope format: top-level score, and one test entry per check."""
+def standing_tests(st: Standing) -> list[dict]:
+    """The late policy and each adjustment as test entries (max_score 0), so the tests add up to the score."""
+    tests = []
+    late = [n for n in st.notes if n.startswith(("late", "on time", "extension"))]
+    if st.penalty or late:
+        tests.append({"name": "Late policy", "score": -round(st.penalty, 5), "max_score": 0.0,
+                      "visibility": "visible", "output": "\n".join(late)})
+    for a in st.applied:
+        tests.append({"name": f"Adjustment › {a.target}", "score": round(a.points, 5), "max_score": 0.0,
+                      "visibility": "visible", "output": a.text})
+    return tests
+
+
+def gradescope_dict(result: StudentResult, course: Course, gr: GradingResults | None = None,
+                    term: Term | None = None) -> dict:
+    """results.json in the Gradescope format: top-level score (final: late policy and adjustments applied),
+    one test entry per check with its graded score, then one entry for the late policy and each adjustment."""
+    st = standing_for(result, course, term)
     gr = gr or to_grading_results(result)
+    if st.notes:
+        gr.set_output(submission_summary(result) + "\n" + "\n".join(st.notes)
+                      + f"\nFinal score: {round(st.total, 2):g} / {result.possible:g}")
     config = AutograderConfig({"show_hidden": course.spec.grading.hidden_feedback != "never",
                                "show_stdout": False, "force_public_test_summary": True})
     out = gr.to_gradescope_dict(config)
@@ -121,6 +141,6 @@ def gradescope_dict(result: StudentResult, course: Course, gr: GradingResults | 
                 "visibility": hidden if case.hidden else "visible",
                 "output": ("✓ " if tcr.passed else "✗ ") + (case.body or "") + ("" if tcr.passed else f"\n\n{tcr.message}"),
             })
-    out["tests"] = tests
-    out["score"] = round(gr.total, 5)
+    out["tests"] = tests + standing_tests(st)
+    out["score"] = round(st.total, 5)
     return out

@@ -46,7 +46,13 @@ def sweep_partial(out: Path) -> int:
 
 
 def write_json(path: Path, data) -> None:
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    """Readable UTF-8 JSON; text holding lone surrogates (from an exception message, say) is written escaped."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = (json.dumps(data, indent=2, ensure_ascii=True, default=str) + "\n").encode("ascii")
+    write_atomic(path, raw)
 
 
 OUT_FILES = frozenset({"grades.csv", "summary.html", "intake.csv", "similarity.html"})  # OUT's own names
@@ -76,3 +82,14 @@ def load_record(out: Path, student: str) -> StudentResult | None:
 
 def save_record(out: Path, result: StudentResult) -> None:
     write_json(student_dir(out, result.student) / RECORD, result.to_dict())
+
+
+def load_records(out: Path) -> tuple[list[StudentResult], list[str]]:
+    """Every stored record in OUT (sorted by folder), and one line per record that could not be read."""
+    results, problems = [], []
+    for path in sorted(Path(out).glob(f"*/{RECORD}")):
+        try:
+            results.append(StudentResult.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"{path}: unreadable record ({type(exc).__name__}: {exc})")
+    return results, problems

@@ -7,6 +7,7 @@ can decide verdicts from raw values without trusting the student's process.
 from __future__ import annotations
 
 import math
+import sys
 
 from tensorgrade.rubric import safe
 
@@ -23,6 +24,23 @@ def _number(v):
     if type(v) is float and not math.isfinite(v):
         return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
     return v
+
+
+def numpy_scalar(obj):
+    """The Python value of a numpy scalar (np.float64, np.int32, np.bool_), else None.
+
+    Read with numpy's own C-level `generic.item`, so a subclass cannot answer for it; numpy is
+    looked up, never imported: a numpy scalar can only exist once numpy is loaded.
+    """
+    np = sys.modules.get("numpy")
+    generic = getattr(np, "generic", None) if np is not None else None
+    if not isinstance(generic, type) or not issubclass(type(obj), generic):
+        return None
+    try:
+        value = generic.item(obj)
+    except BaseException:  # a hostile subclass must not break grading
+        return None
+    return value if type(value) in (bool, int, float, complex) else None
 
 
 def short_repr(obj) -> str:
@@ -53,6 +71,9 @@ def encode(obj) -> dict:
         return out
     if type(obj) in (bool, int, float):
         return {"type": "number", "pytype": type(obj).__name__, "value": _number(obj)}
+    scalar = numpy_scalar(obj)
+    if scalar is not None:  # where a number is asked, np.float64(0.5) is a number
+        return {"type": "number", "pytype": f"numpy.{type(obj).__name__}", "value": _number(scalar)}
     if type(obj) in (tuple, list):
         items = [encode(v) for v in obj[:16]]
         return {"type": "sequence", "pytype": type(obj).__name__, "length": len(obj), "items": items}

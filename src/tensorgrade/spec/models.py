@@ -100,10 +100,20 @@ class AssignmentSpec(Strict):
     )
     exercises: list[str] = Field(min_length=1)
 
-    @field_validator("due")
+    @field_validator("due", mode="before")
     @classmethod
-    def _aware(cls, v: dt.datetime) -> dt.datetime:
-        return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+    def _aware(cls, v):
+        """A due date without a zone is ambiguous by hours (and late penalties count hours): refused."""
+        if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+            raise ValueError("needs a time and a time zone, e.g. 2026-12-15T23:59:00+00:00")
+        if isinstance(v, str):
+            try:
+                v = dt.datetime.fromisoformat(v.strip())
+            except ValueError:
+                return v  # pydantic names the format
+        if isinstance(v, dt.datetime) and v.tzinfo is None:
+            raise ValueError("has no time zone; write it with one, e.g. 2026-12-15T23:59:00+00:00")
+        return v
 
     @field_validator("exercises")
     @classmethod
@@ -136,13 +146,44 @@ class GradingSpec(Strict):
         return v
 
 
+class LateSpec(Strict):
+    """Late days are started days after the (possibly extended) due, once past due + grace."""
+
+    grace_minutes: float = Field(0, ge=0, description="on time up to due + grace")
+    penalty_per_day: float = Field(ge=0, le=100, description="percent of the score lost per started day late")
+    max_days_late: int = Field(ge=0, description="later than this many days: scored 0, still graded and reported")
+
+
+class PolicySpec(Strict):
+    late: LateSpec | None = None
+    extensions: str | None = Field(None, min_length=1,
+                                   description="CSV beside course.yml: student,due (with zone) or student,days")
+    adjustments: str = Field("adjustments.csv", min_length=1,
+                             description="CSV beside course.yml: student,target,delta,comment (optional file)")
+
+
+class SimilaritySpec(Strict):
+    threshold: float = Field(0.6, gt=0, le=1, description="pairs at or above this similarity (0..1) need a look")
+    noise_tokens: int = Field(20, ge=1, description="matches shorter than this many tokens are ignored")
+    guarantee_tokens: int = Field(25, ge=1, description="matches this long are always found")
+
+    @model_validator(mode="after")
+    def _order(self) -> "SimilaritySpec":
+        if self.guarantee_tokens < self.noise_tokens:
+            raise ValueError("guarantee_tokens: must be at least noise_tokens")
+        return self
+
+
 class CourseSpec(Strict):
     course: CourseInfo
     assignment: AssignmentSpec
     grading: GradingSpec
+    policy: PolicySpec = PolicySpec()
+    similarity: SimilaritySpec = SimilaritySpec()
 
 
 def vocabulary() -> list[str]:
     """Every field name of the schema, for 'did you mean' suggestions."""
-    models = [Tolerance, FunctionSpec, CheckSpec, ExerciseSpec, CourseInfo, AssignmentSpec, GradingSpec, CourseSpec]
+    models = [Tolerance, FunctionSpec, CheckSpec, ExerciseSpec, CourseInfo, AssignmentSpec, GradingSpec, LateSpec,
+              PolicySpec, SimilaritySpec, CourseSpec]
     return sorted({name for m in models for name in m.model_fields})

@@ -232,13 +232,17 @@ class Zygote:
         return Outcome(messages, status, detail, output.text(), time.monotonic() - started, dict(reply.get("stopped", {})))
 
 
+CHILD_FAILURES = ("memory", "crashed")  # what sandbox/child.py reports in its ERROR frame
+
+
 def _status(reply: dict, reader: framing.FrameReader, error: dict | None, fault: str) -> tuple[str, str]:
     """Combine the zygote's view (how the child ended) with the client's (what the child said)."""
     if fault:
         return "protocol", fault
     status, detail = str(reply.get("status", "crashed")), str(reply.get("detail", ""))
     if error is not None and status in ("ok", "exit"):  # the child reported its own failure, then exited
-        return str(error.get("status", "crashed"))[:20], str(error.get("detail", ""))
+        said = error.get("status")  # the child may only say how it failed, in the zygote's own vocabulary
+        return (said if said in CHILD_FAILURES else "crashed"), str(error.get("detail", ""))
     if status != "ok":
         return status, detail
     if reader.key is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import os
 import select
 import socket
@@ -161,9 +162,26 @@ class FrameReader:
                 raise ProtocolError(f"invalid JSON in frame #{seq}: {type(exc).__name__}") from None
             if not isinstance(value, dict):
                 raise ProtocolError(f"frame #{seq} is not a JSON object")
+            if _SURROGATE_ESCAPE.search(body):
+                value = valid_text(value)
             self.done = self.done or kind in (DONE, ERROR)
             frames.append((kind, value))
         return frames
 
     def leftover(self) -> int:
         return len(self.buf)
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def valid_text(value):
+    """`value` with lone surrogates (a JSON "\\udc80" from the child) replaced, pairs joined: every later
+    stage (reports, JSON, CSV, the terminal) can encode what a frame carried."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [valid_text(v) for v in value]
+    if isinstance(value, dict):
+        return {valid_text(k): valid_text(v) for k, v in value.items()}
+    return value

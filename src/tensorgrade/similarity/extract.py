@@ -1,0 +1,54 @@
+"""The code to compare for one exercise: the student's definitions of that exercise's functions.
+
+A student may hand in one file per exercise or one file for everything (a .py or a notebook); cutting
+out the exercise's own functions (and the private helpers they sit with, in a per-exercise file) makes
+both layouts comparable, and keeps other exercises' code out of the comparison.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from tensorgrade.intake.submission import SINGLE_MODULE, Submission
+from tensorgrade.spec.course import Exercise
+
+
+def functions_text(source: str, names: set[str]) -> str | None:
+    """The source of the top-level functions in `names`, in file order; None when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    parts = [ast.get_source_segment(source, node) or "" for node in tree.body
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names]
+    return "\n\n".join(p for p in parts if p)
+
+
+def exercise_sources(sub: Submission, ex: Exercise) -> str:
+    """The text of `ex`'s functions in `sub` ('' when it has none); a file that does not parse counts whole."""
+    module = sub.modules.get(ex.id)
+    if module is None:
+        return ""
+    text = sub.files.get(f"{module}.py", "")
+    names = {f.name for f in ex.spec.functions}
+    if module != SINGLE_MODULE:  # the exercise's own file: its private helpers belong to it too
+        try:
+            tree = ast.parse(text)
+            names |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        except (SyntaxError, ValueError):
+            return text
+    cut = functions_text(text, names)
+    return text if cut is None else cut
+
+
+def boilerplate_of(ex: Exercise) -> list[str]:
+    """What the course gave or expects: the stub's and the reference solution's functions (and whole files)."""
+    out = []
+    for path in (ex.stub, ex.solution):
+        if path is not None and path.is_file():
+            text = path.read_text(encoding="utf-8")
+            out.append(text)
+            cut = functions_text(text, {f.name for f in ex.spec.functions})
+            if cut:
+                out.append(cut)
+    return out
