@@ -237,3 +237,28 @@ def test_cli_scheduler_and_cluster_are_exclusive(tmp_path):
     assert proc.returncode == 2 and "not allowed with" in proc.stderr
     bad = subprocess.run(base + ["--cluster", "local:zero"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "local:N" in bad.stdout
+
+
+def test_a_cluster_without_workers_fails_the_running_tasks_instead_of_hanging(monkeypatch):
+    import threading
+
+    import tensorgrade.cluster as cluster_module
+
+    class NoWorkerClient:
+        def nthreads(self):
+            return {}
+
+    class Task:
+        cancelled = False
+
+        def cancel(self):
+            self.cancelled = True
+
+    monkeypatch.setattr(cluster_module, "NO_WORKER_SECONDS", 0.5)
+    pool = DaskPool.__new__(DaskPool)
+    pool.client = NoWorkerClient()
+    task, starved = Task(), threading.Event()
+    started = time.monotonic()
+    pool._watch_workers(starved, {"key": (task, [])})
+    assert starved.is_set() and task.cancelled
+    assert time.monotonic() - started < 5

@@ -2,7 +2,7 @@
 
 The pipeline (see docs/architecture.md):
 
-    spec  ->  run (student code, sandboxed)  ->  judge  ->  results  ->  render
+    spec  ->  intake (files as text)  ->  run (student code, sandboxed)  ->  judge  ->  results  ->  render
 """
 
 __version__ = "0.1.0"

@@ -23,6 +23,7 @@ only when a pool is created.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 import uuid
 from collections import deque
@@ -44,6 +45,11 @@ __all__ = ["CourseBundle", "DaskPool", "WorkerKilled", "course_bundle", "parse_l
 MAX_BATCH = 4
 TASKS_PER_THREAD = 4  # aim for at least this many tasks per worker thread before batching
 LOST_BUNDLE_RETRIES = 3
+NO_WORKER_SECONDS = 120.0  # no worker at all for this long: the remaining submissions fail, named, not a hang
+
+
+class NoWorkers(RuntimeError):
+    """The cluster lost every worker and none came back."""
 
 
 class WorkerKilled(RuntimeError):
@@ -196,7 +202,7 @@ class DaskPool:
             Dask counts a death against every task the worker held, queued ones too; a batch-mate
             queued behind the culprit must never be judged by that count.
             """
-            if alone:
+            if alone or starved.is_set():
                 return
             if suspects:
                 if not running:
@@ -206,7 +212,12 @@ class DaskPool:
             while waiting and len(running) < limit:
                 submit(waiting.popleft())
 
+        starved = threading.Event()  # set by the watchdog: the cluster has had no worker for too long
+        no_workers = NoWorkers(f"the Dask cluster had no worker for {NO_WORKER_SECONDS:g} s (workers that could not "
+                               "restart? see the workers' logs); run the command again to retry")
+        watchdog = threading.Thread(target=self._watch_workers, args=(starved, running), daemon=True)
         top_up()
+        watchdog.start()
         try:
             for fut in ac:
                 _, chunk = running.pop(fut.key)
@@ -222,7 +233,10 @@ class DaskPool:
                     yield from self._unpack(chunk, items)
                     continue
                 fut.release()
-                if isinstance(exc, KilledWorker):
+                if starved.is_set():
+                    for sub in chunk:
+                        yield sub, no_workers
+                elif isinstance(exc, KilledWorker):
                     if was_alone:  # it killed its workers with nothing else running: the culprit
                         yield chunk[0], self._killer_record(chunk[0])
                     else:  # find the culprit: each submission of the task again, alone on the cluster
@@ -236,9 +250,28 @@ class DaskPool:
                     for sub in chunk:
                         yield sub, exc
                 top_up()
+            if starved.is_set():  # what was never handed to Dask fails the same way, named, retried next run
+                for chunk in [*waiting, *suspects]:
+                    for sub in chunk:
+                        yield sub, no_workers
         finally:
+            starved.set()  # also stops the watchdog
             for fut, _ in running.values():
                 fut.cancel()
+
+    def _watch_workers(self, starved: threading.Event, running: dict) -> None:
+        """Cancel what is running when no worker has been seen for NO_WORKER_SECONDS (never hang)."""
+        last_seen = time.monotonic()
+        while not starved.wait(1.0):
+            try:
+                if self.client.nthreads():
+                    last_seen = time.monotonic()
+            except Exception:  # noqa: BLE001 - the scheduler is unreachable: counts as no worker
+                pass
+            if time.monotonic() - last_seen > NO_WORKER_SECONDS:
+                starved.set()
+                for fut, _ in list(running.values()):
+                    fut.cancel()
 
     def _killer_record(self, sub: Submission) -> StudentResult:
         """A final per-student failure: the batch goes on and later runs do not retry it (--regrade does)."""

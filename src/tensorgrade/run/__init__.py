@@ -1,1 +1,1 @@
-"""Stage 2 of the pipeline: read submissions and run student code in a sandbox; the reference runs here too, outside it."""
+"""Stage 3 of the pipeline: run student code in a sandbox (sandbox/, policy/, child.py); the reference runs here too, outside it."""

@@ -1,0 +1,169 @@
+"""Where people wait, measured in one run: the student's `check` loop and a class's throughput.
+
+Prints medians over --runs runs (wall seconds, measured with time.perf_counter around whole
+commands, as a user waits for them):
+
+  student loop   `python -c "import torch"` (the floor of any command that grades),
+                 `tensorgrade --help`, `--version`, a course error, `check` of one exercise
+                 and of all six on the reference solutions (every public check runs).
+  class          `tensorgrade grade --no-pdf` on a realistic class (3 in 4 correct, 1 in 4
+                 nearly correct: one classic mistake) and on the old synthetic mix (a quarter
+                 each correct, wrong, crashing, untouched stubs): submissions/s after start-up,
+                 including start-up, CPU seconds per student (this process's children, zygotes
+                 and sandboxed children included).
+  floor          the same realistic class graded in one process with no sandbox (the child's
+                 payload called directly: policy-compiled student code, trials, judge,
+                 reference), submissions/s, and the sandboxed rate as a share of it.
+
+    python benchmarks/bench_speed.py [--n 200] [--workers 2] [--runs 5] [--skip-class]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "tensorgrade.cli"]
+
+
+def timed(cmd: list[str], runs: int, cwd: Path = ROOT) -> float:
+    """Median wall seconds of a command (its exit code is not checked: a course error exits 2 by design)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def realistic_class(folder: Path, n: int) -> None:
+    """3 in 4 students hand in the solutions, 1 in 4 the solutions with one classic mistake."""
+    mistakes = sorted((ROOT / "graders" / "mistakes").glob("*/*.py"))
+    for i in range(n):
+        sub = folder / f"student_{i:05d}"
+        shutil.copytree(ROOT / "solutions", sub, ignore=shutil.ignore_patterns("__pycache__"))
+        if i % 4 == 3:
+            m = mistakes[i % len(mistakes)]
+            shutil.copy(m, sub / f"{m.parent.name}.py")
+
+
+def synthetic_class(folder: Path, n: int) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_grade import make_class
+
+    make_class(folder, n)
+
+
+def grade_class(subs: Path, out: Path, workers: int) -> dict:
+    """Run `tensorgrade grade` once; wall time, first-result time from its output, CPU of all descendants."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run([*CLI, "grade", str(subs), "-o", str(out), "--workers", str(workers), "--no-pdf"],
+                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"grade failed:\n{proc.stdout}\n{proc.stderr}")
+    n = len(list(subs.iterdir()))
+    graded = [line for line in proc.stdout.splitlines() if line.startswith("Graded ")]
+    inner = float(graded[-1].split(" in ")[1].split(" s")[0]) if graded else wall
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "batch": inner, "per_s": n / inner, "per_s_total": n / wall, "cpu_per_student": cpu / n}
+
+
+FLOOR = r"""
+import sys, time
+from pathlib import Path
+from tensorgrade.grading import Grader, Plan, grader_init
+from tensorgrade.intake.layouts import discover
+from tensorgrade.run import child
+from tensorgrade.run.reference import Reference
+from tensorgrade.run.sandbox import Outcome
+from tensorgrade.spec.course import load_course
+
+class NoProgress:
+    def step(self, *a, **k): pass
+
+class InProcess:
+    def run(self, job, limits):
+        messages = []
+        child.run(job, messages.append, NoProgress())
+        return Outcome(messages=messages)
+
+course = load_course(Path(sys.argv[1]))
+child.prepare(grader_init(course))
+subs = discover(Path(sys.argv[2]), [e.id for e in course.exercises]).submissions
+grader = Grader(course, InProcess(), Reference(course), Plan())
+grader.grade(subs[0])  # warm the reference's lazy imports
+start = time.perf_counter()
+for sub in subs:
+    grader.grade(sub)
+print(len(subs) / (time.perf_counter() - start))
+"""
+
+
+def floor_rate(subs: Path) -> float:
+    """Submissions/s with no sandbox, in a process of its own (the payload installs an audit hook for good)."""
+    proc = subprocess.run([sys.executable, "-c", FLOOR, str(ROOT), str(subs)], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"floor run failed:\n{proc.stderr[-3000:]}")
+    return float(proc.stdout.split()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=200, help="students per class (default 200)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=5, help="runs per latency median (default 5)")
+    ap.add_argument("--skip-class", action="store_true", help="only the student loop")
+    args = ap.parse_args()
+    runs = args.runs
+    print(f"machine: {os.cpu_count()} cores; medians of {runs} runs\n")
+    print("student loop (wall seconds)")
+    torch_import = timed([sys.executable, "-c", "import torch"], runs)
+    rows = [("python -c 'import torch'", torch_import)]
+    rows.append(("tensorgrade --help", timed([*CLI, "--help"], runs)))
+    rows.append(("tensorgrade --version", timed([*CLI, "--version"], runs)))
+    with tempfile.TemporaryDirectory() as tmp:
+        rows.append(("a course error (no course.yml)", timed([*CLI, "check"], runs, cwd=Path(tmp))))
+    solutions = str(ROOT / "solutions")
+    one = timed([*CLI, "check", "ex1_requires_grad", "--path", solutions], runs)
+    rows.append(("check ex1_requires_grad (solutions)", one))
+    every = timed([*CLI, "check", "--path", solutions], runs)
+    rows.append(("check, all six exercises (solutions)", every))
+    for name, seconds in rows:
+        print(f"  {name:<40} {seconds:6.2f} s")
+    print(f"  check one exercise = import torch + {one - torch_import:.2f} s; all six = import torch + "
+          f"{every - torch_import:.2f} s")
+    if args.skip_class:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        realistic, synthetic = tmp / "realistic", tmp / "synthetic"
+        realistic.mkdir()
+        synthetic.mkdir()
+        realistic_class(realistic, args.n)
+        synthetic_class(synthetic, args.n)
+        print(f"\nclass of {args.n}, {args.workers} workers, no PDFs")
+        real = grade_class(realistic, tmp / "out_r", args.workers)
+        synth = grade_class(synthetic, tmp / "out_s", args.workers)
+        for name, r in (("realistic (correct + nearly correct)", real), ("synthetic mix (old benchmark)", synth)):
+            print(f"  {name:<40} {r['per_s']:6.1f}/s graded ({r['per_s_total']:.1f}/s with start-up, "
+                  f"{r['wall']:.1f} s), {1000 * r['cpu_per_student']:.0f} ms CPU per student")
+        floor = floor_rate(realistic)
+        print(f"\nin-process floor (no sandbox, one process): {floor:.1f}/s on one core")
+        print(f"  sandboxed realistic rate / floor = {real['per_s'] / floor:.2f} "
+              f"(the floor uses one core, the class {args.workers} workers)")
+
+
+if __name__ == "__main__":
+    main()
