@@ -73,3 +73,12 @@ def test_intake_reads_and_never_runs():
             if name.startswith("tensorgrade"):
                 assert name.startswith("tensorgrade.intake"), f"{path.name} imports {name}"
     assert not list((SRC / "run").glob("submission.py")) and not list((SRC / "run").glob("suspicious.py"))
+
+
+def test_the_command_line_starts_without_torch_pydantic_otter_or_rich():
+    """`tensorgrade --help` builds every command's parser: their modules import heavy things only where used."""
+    code = ("import sys, tensorgrade.cli; tensorgrade.cli.build_parser(); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'pydantic', 'otter', 'rich', 'numpy', "
+            "'jinja2', 'copydetect', 'distributed'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -457,3 +457,11 @@ def test_encode_numpy_array_stays_other():
 def test_malformed_observed_encodings_raise_instead_of_being_read(observed):
     with pytest.raises(Malformed):
         compare(E([1.0]), observed, TOL)
+
+
+def test_strings_longer_than_their_repr_are_still_compared_in_full():
+    a = "x" * 500 + "sum"
+    assert compare(encode(a), encode("x" * 500 + "sum"), TOL) is None
+    m = compare(encode(a), encode("x" * 500 + "sun"), TOL)
+    assert m is not None and m.problem == "the strings differ from character 502"
+    assert m.expected != m.observed and m.expected.endswith("'xxxxxxxxxxxxxxxxxxsum'...")

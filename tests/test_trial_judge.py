@@ -630,3 +630,15 @@ def test_a_forged_tensor_record_raises_so_grading_reports_a_malformed_record():
               "inputs": []}
     with pytest.raises(Malformed):
         judge(KIND_SPECS["lr_at"], TOL, ref, forged)
+
+
+def test_facts_compare_numbers_with_the_tolerance_and_everything_else_exactly():
+    from tensorgrade.judge.verdict import facts_match
+
+    assert facts_match(0.560625, 0.560625 + 1e-12, TOL)
+    assert not facts_match(0.560625, 0.5607, TOL)
+    assert facts_match(3, 3, TOL) and not facts_match(3, 4, Tolerance(rtol=1.0, atol=5.0))  # counts are exact
+    assert not facts_match(True, 1, TOL) and not facts_match(1, True, TOL)  # a bool is no number
+    assert facts_match([1.0, 2.0], [1.0, 2.0 + 1e-9], TOL) and not facts_match([1.0, 2.0], [1.0], TOL)
+    assert facts_match("MulBackward0", "MulBackward0", TOL) and not facts_match("MulBackward0", "AddBackward0", TOL)
+    assert facts_match(None, None, TOL) and not facts_match(None, 0, TOL)

@@ -27,7 +27,7 @@ from tensorgrade.results.gradebook import write_gradebook
 from tensorgrade.results.intake import INTAKE, render_intake_csv
 from tensorgrade.results.model import StudentResult
 from tensorgrade.results.otter import gradescope_dict
-from tensorgrade.results.store import RESULTS, load_record, save_record, student_dir, sweep_partial, write_atomic, write_json
+from tensorgrade.results.store import RECORD, RESULTS, load_record, save_record, student_dir, sweep_partial, write_atomic, write_json
 from tensorgrade.results.store import load_records
 from tensorgrade.term import Term, load_term
 from tensorgrade.run.sandbox import Zygote
@@ -154,6 +154,25 @@ def kept_records(out: Path, graded_now: set[str]) -> list[StudentResult]:
     return [r for r in load_records(out)[0] if r.student not in graded_now]
 
 
+def write_pdfs(out: Path, fresh: list[StudentResult], stored: list[StudentResult], course: Course,
+               term: Term) -> int:
+    """Report PDFs after grading, off the critical path: for this run's records and for stored ones
+    still without a PDF (a run killed after grading). A failure unstores that record (graded again
+    next run) and counts as an infrastructure failure; returns how many failed."""
+    from tensorgrade.render.report import PDF, write_student_pdf
+
+    failed = 0
+    missing = [r for r in stored if not (student_dir(out, r.student) / PDF).exists()]
+    for result in [*fresh, *missing]:
+        folder = student_dir(out, result.student)
+        try:
+            write_student_pdf(out, result, course, term=term)
+        except Exception:  # noqa: BLE001 - named in the count; the record goes so the next run retries
+            (folder / RECORD).unlink(missing_ok=True)
+            failed += 1
+    return failed
+
+
 def plan_jobs(course: Course, subs: list[Submission], out: Path, plan: Plan, regrade: bool):
     """Split submissions into (to grade, reused records) by comparing digests with stored records."""
     version = course.version()
@@ -203,7 +222,8 @@ def run_batch(
     kept = kept_records(out, set(by_student))
     failures = 0
     if todo:
-        factory = pool_factory or (lambda: LocalPool(course, plan, workers, hide=[submissions, out]))
+        zygotes = min(workers, len(todo))  # one submission never needs two sandboxes
+        factory = pool_factory or (lambda: LocalPool(course, plan, zygotes, hide=[submissions, out]))
         pool = factory()
         digests = {id(j.submission): j.digest for j in todo}
         last_book = time.monotonic()
@@ -216,7 +236,7 @@ def run_batch(
                     outcome.digest = digests[id(sub)]
                 identify(outcome, sub)
                 try:
-                    write_student(out, outcome, course, pdf=pdf, term=term)
+                    write_student(out, outcome, course, pdf=False, term=term)  # PDFs after grading (below)
                 except Exception as exc:  # noqa: BLE001 - tensorgrade failed on this student's outputs: named, retried
                     failures += 1
                     outcome = identify(infrastructure_failure(sub, WriteFailed(f"writing {sub.student}'s outputs "
@@ -230,6 +250,8 @@ def run_batch(
                     last_book = time.monotonic()
         finally:
             pool.close()
+    if pdf:
+        failures += write_pdfs(out, results[len(reused):], reused, course, term)  # results: reused, then fresh
     from tensorgrade.similarity.run import update_similarity
 
     update_similarity(out, course, intake.submissions)  # before the gradebook: its review column names partners

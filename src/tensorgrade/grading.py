@@ -16,39 +16,51 @@ from typing import Protocol
 
 from tensorgrade import seeds, wire
 from tensorgrade.judge.verdict import ReferenceFailed, Verdict, judge, unimplemented_verdict
+from tensorgrade.results import status as statuses
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
+from tensorgrade.run.init import Plan, grader_init  # noqa: F401 - re-exported: batch, cluster and benchmarks use them
 from tensorgrade.run.reference import Reference
 from tensorgrade.run.sandbox import Limits, Outcome
 from tensorgrade.intake.submission import Submission
 from tensorgrade.intake.suspicious import suspicious
 from tensorgrade.spec.course import Course
 
-STOPPED = {
-    "timeout": "stopped: no progress within the time limit of {limit:g} s",
-    "cpu": "stopped: used up the CPU time limit",
-    "memory": "stopped: ran out of memory (limit {memory} MiB)",
-    "crashed": "stopped: the Python process crashed",
-    "exit": "stopped: the code ended the Python process (os._exit / sys.exit at import, ...)",
-    "protocol": "stopped: the code interfered with the grader's channel",
-}
+@dataclass(frozen=True)
+class GraderBug:
+    """The reference run of a check failed: the course's grader (or solution) is at fault, not the student."""
+
+    exercise: str
+    check: str
+    where: str  # "graders/<id>.py, line N", or "" when no grader line was on the stack
+    error: str
+    message: str
+    traceback: str = ""  # the whole traceback, for the instructor (validate)
+
+    def text(self) -> str:
+        """The instructor's one line: 'grader bug in graders/<id>.py line N: ...' (a record flag)."""
+        place = self.where.replace(", line ", " line ") if self.where else f"graders/{self.exercise}.py"
+        return f"{statuses.GRADER_BUG}{place} (check {self.check}): {self.error}: {self.message}"[:600]
+
+
+def grader_bug(exercise: str, check: str, reference: dict) -> GraderBug | None:
+    """The grader bug a reference record shows (an error or a broken observation), else None."""
+    for obs in reference.get("observations", ()):
+        if obs.get("kind") == "broken":
+            return GraderBug(exercise, check, str(obs.get("where") or ""), str(obs.get("error", "")),
+                             str(obs.get("message", "")), str(obs.get("traceback", "")))
+        if obs.get("kind") == "error":
+            where = f" ({obs['where']})" if obs.get("where") else ""
+            return GraderBug(exercise, check, "", "the reference solution failed",
+                             f"{obs.get('function')}() raised {obs.get('error')}: {obs.get('message')}{where}")
+    return None
+
+
+GRADER_FEEDBACK = ("this check could not be graded because of a problem in the course's grader, not in your "
+                   "code; your instructor is told")
 
 
 class Runner(Protocol):
     def run(self, job: dict, limits: Limits) -> Outcome: ...
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Which checks to run and with which inputs."""
-
-    public_only: bool = False
-    seed_by: str = "student"  # "student": per-student inputs; "fixed": everyone gets the same
-    engine: str = "fast"  # which engine graded: part of the resume digest, so switching engines regrades
-
-    def student_key(self, student: str) -> str:
-        if self.public_only:
-            return seeds.PUBLIC
-        return student if self.seed_by == "student" else "fixed"
 
 
 def limits_for(course: Course) -> Limits:
@@ -62,21 +74,6 @@ def limits_for(course: Course) -> Limits:
     )
 
 
-def grader_init(course: Course) -> dict:
-    """What a zygote needs to run trials: the graders' source and banned APIs, no solutions."""
-    return {
-        "allowed_imports": list(course.spec.grading.allowed_imports),
-        "graders": {
-            ex.id: {
-                "source": ex.grader.read_text(encoding="utf-8"),
-                "filename": f"graders/{ex.id}.py",
-                "banned": {f.name: f.banned for f in ex.spec.functions if f.banned},
-            }
-            for ex in course.exercises
-        },
-    }
-
-
 @dataclass
 class _Run:
     """What the student's children reported, filed per exercise and check."""
@@ -84,6 +81,7 @@ class _Run:
     records: dict = field(default_factory=dict)  # (exercise, check) -> record
     outputs: dict = field(default_factory=dict)  # (exercise, check) -> printed output
     states: dict = field(default_factory=dict)  # exercise -> (status, detail)
+    grader_bugs: list = field(default_factory=list)  # GraderBug, one per check whose reference run failed
     stopped: dict = field(default_factory=dict)  # (exercise, check) -> why no record came
     refusals: list = field(default_factory=list)
     import_output: list = field(default_factory=list)
@@ -96,6 +94,7 @@ class Grader:
     def __init__(self, course: Course, runner: Runner, reference: Reference, plan: Plan = Plan()):
         self.course, self.runner, self.reference, self.plan = course, runner, reference, plan
         self.limits = limits_for(course)
+        self.grader_bugs: dict[tuple[str, str], GraderBug] = {}  # every one met so far (validate shows them)
 
     def checks(self, exercise) -> list:
         return [c for c in exercise.spec.checks if not self.plan.public_only or c.visibility == "public"]
@@ -123,6 +122,7 @@ class Grader:
                 result.exercises.append(self._judge_exercise(sub.student, ex, run, status, detail))
         refused = sorted({_refusal_text(r) for r in run.refusals})
         result.flags += [f"refused: {text}" for text in refused[:20]]
+        result.flags += [bug.text() for bug in run.grader_bugs]
         hidden_ran = any(c.visibility == "hidden" for ex in self.course.exercises for c in self.checks(ex))
         public = run.import_output + [text for (ex, ch), text in run.outputs.items() if text and not self._hidden(ex, ch)]
         hidden = [text for (ex, ch), text in run.outputs.items() if text and self._hidden(ex, ch)]
@@ -166,13 +166,13 @@ class Grader:
             if fault is not None:  # an event out of order or malformed: nothing of this exercise is trusted
                 ex, _ = pending[min(ex_pos, len(pending) - 1)]
                 self._drop(run, ex.id)
-                run.states[ex.id] = ("protocol", f"stopped: the code interfered with the grader's channel ({fault})")
+                run.states[ex.id] = ("protocol", f"{statuses.get('protocol').stopped} ({fault})")
                 pending = pending[min(ex_pos, len(pending) - 1) + 1:]
                 continue
             if ex_pos >= len(pending):
                 break
             ex, checks = pending[ex_pos]
-            status = _status_name(outcome.status if outcome.status != "ok" else "exit")
+            status = statuses.from_sandbox(outcome.status)
             call = outcome.stopped.get("function") if outcome.stopped.get("phase") == "calling" else None
             text = self._stopped(outcome, call, imported)
             if not imported:  # a fault while importing a file hits every exercise that file holds
@@ -195,10 +195,10 @@ class Grader:
             run.outputs.pop(key, None)
 
     def _stopped(self, outcome: Outcome, call: str | None, imported: bool) -> str:
-        text = STOPPED.get(outcome.status, "stopped: {detail}").format(
-            limit=self.limits.idle_seconds, memory=self.limits.memory_bytes // 1024**2, detail=outcome.detail)
-        if call:
-            where = f" while running {call}()"
+        text = statuses.stopped_text(statuses.from_sandbox(outcome.status), limit=self.limits.idle_seconds,
+                                     memory=self.limits.memory_bytes // 1024**2, detail=outcome.detail)
+        if call:  # the step's label: "square_plus()" for a call, "SquarePlus.backward" for a t.run
+            where = f" while running {call}"
         elif imported:
             where = " while the grader was checking what your code returned"
         else:
@@ -214,6 +214,15 @@ class Grader:
             verdict = unimplemented_verdict(record)  # needs no expected values: skip the reference run
             if verdict is None:
                 expected = self.reference.record(ex.id, spec.id, self.seed(student, ex.id, spec.id))
+                bug = grader_bug(ex.id, spec.id, expected)
+                if bug is not None:  # nobody's code can be judged by this check: the student is not blamed
+                    self.grader_bugs.setdefault((ex.id, spec.id), bug)
+                    run.grader_bugs.append(bug)
+                    checks.append(CheckResult(  # a file that could not run says so first: that is the student's to fix
+                        id=spec.id, function=spec.function, points=spec.points, score=0.0,
+                        visibility=spec.visibility, verifies=spec.verifies,
+                        feedback=stopped if record is None and stopped else GRADER_FEEDBACK))
+                    continue
                 try:
                     verdict = judge(spec, ex.spec.tolerance_for(spec.id), expected, record, stopped=stopped)
                 except ReferenceFailed:
@@ -227,6 +236,9 @@ class Grader:
                 id=spec.id, function=spec.function, points=spec.points,
                 score=spec.points if verdict.passed else 0.0, visibility=spec.visibility,
                 verifies=spec.verifies, feedback=verdict.feedback()))
+        bugs = [b.check for b in run.grader_bugs if b.exercise == ex.id]
+        if bugs and status == "ok":
+            status, detail = statuses.GRADER, f"check {', '.join(bugs)} could not be graded"
         return ExerciseResult(id=ex.id, title=ex.spec.title, checks=checks, status=status, detail=detail)
 
     def _zero(self, ex, status: str, detail: str) -> ExerciseResult:
@@ -266,16 +278,12 @@ def _absorb(messages: list[dict], pending: list, run: _Run):
         if event.output:
             run.import_output.append(event.output)
         if isinstance(event, wire.ImportError_):
-            where = f" ({event.where})" if event.where else ""
-            status = "policy" if event.kind == "policy" else "error"
             if event.kind == "policy":  # refused at compile time: named in the review column too
                 file, _, line = event.where.partition(", line ")
                 run.refusals.append({"file": file, "line": int(line) if line.isdigit() else 0,
                                      "what": event.message.removesuffix(" is not allowed in submissions"),
                                      "kind": "compile"})
-            verb = {"policy": "this file was refused", "syntax": "your code is not valid Python"}.get(
-                event.kind, "importing your code raised")
-            run.states[ex.id] = (status, f"{verb}: {event.message}{where}")
+            run.states[ex.id] = statuses.import_failure(event.kind, event.message, event.where)
             continue
         for check_pos, check in enumerate(checks):
             try:
@@ -299,6 +307,3 @@ def _refusal_text(refusal: dict) -> str:
         f"{refusal['file']}: " if refusal.get("file") else "")
     return f"{where}{refusal['what']}"
 
-
-def _status_name(sandbox_status: str) -> str:
-    return {"crashed": "crash"}.get(sandbox_status, sandbox_status)

@@ -99,10 +99,22 @@ def _record(value: Any) -> dict:
     if not isinstance(observations, list) or not all(isinstance(o, dict) and isinstance(o.get("kind"), str)
                                                      for o in observations):
         raise Malformed("'record.observations' must be a list of observations")
+    observations = [_observation(o) for o in observations]
     if not isinstance(inputs, list) or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p)
                                                for p in inputs):
         raise Malformed("'record.inputs' must be a list of [name, text] pairs")
     return {"observations": observations, "inputs": inputs}
+
+
+def _observation(obs: dict) -> dict:
+    """An observation as the judge may read it: a name (named matching) is a short string; the child
+    never sends tracebacks (only the grading process's own reference run keeps them)."""
+    name = obs.get("name")
+    if name is not None and not (isinstance(name, str) and 0 < len(name) <= 200):
+        raise Malformed("an observation's 'name' must be a short string")
+    if obs.get("kind") == "broken" and obs.get("origin") not in (None, "grader", "engine"):
+        raise Malformed("a broken observation's 'origin' must be 'grader' or 'engine'")
+    return {k: v for k, v in obs.items() if k != "traceback"}
 
 
 def from_json(data: Any) -> Event:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
-
 from tensorgrade.commands.common import UsageError, add_course_option, load
 
 
@@ -27,6 +25,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from tensorgrade.otter.build import build
+
+    from rich.console import Console
 
     console = Console(highlight=False)
     if args.out.exists() and not args.out.is_dir():

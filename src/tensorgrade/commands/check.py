@@ -10,13 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
-
 from tensorgrade.commands.common import UsageError, add_course_option, find_course_root, grader
-from tensorgrade.grading import Plan
-from tensorgrade.render.terminal import show_check
 from tensorgrade.intake.layouts import read_submission
-from tensorgrade.spec.course import load_course
 
 
 def add_parser(sub) -> None:
@@ -48,8 +43,14 @@ def stored_reference(course):
 
 
 def run(args) -> int:
+    root = find_course_root(args.course)  # before the imports below: "no course here" is instant
+    from rich.console import Console
+
+    from tensorgrade.render.terminal import show_check
+    from tensorgrade.run.init import Plan
+    from tensorgrade.spec.course import load_course
+
     console = Console(highlight=False)
-    root = find_course_root(args.course)
     student_dist = is_student_distribution(Path(root).resolve())
     course = load_course(root, layout="student" if student_dist else "course")
     repeated = sorted({e for e in args.exercises if args.exercises.count(e) > 1})
@@ -64,8 +65,8 @@ def run(args) -> int:
     sub = read_submission(path.resolve(), [e.id for e in course.exercises])
     sub.student = "you"
     console.print(f"Checking {len(chosen)} exercise(s) from [bold]{path}[/] on the public checks ...")
-    reference = stored_reference(course) if student_dist else None
-    with grader(course, Plan(public_only=True), reference=reference) as g:
+    reference = (lambda: stored_reference(course)) if student_dist else None
+    with grader(course, Plan(public_only=True), reference=reference, warm_func=False) as g:
         result = g.grade(sub)
     if sub.status != "ok":
         console.print(f"[red]Cannot read your submission: {sub.detail}[/]")

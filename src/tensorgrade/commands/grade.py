@@ -7,19 +7,18 @@ import os
 import time
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from tensorgrade.batch import UnknownStudents, run_batch
 from tensorgrade.commands.common import UsageError, add_course_option, load
-from tensorgrade.grading import Plan
 from tensorgrade.intake.layouts import LAYOUT_HELP
 from tensorgrade.intake.tree import LayoutError
-from tensorgrade.results.gradebook import status_of
 from tensorgrade.results.text import printable
-from tensorgrade.spec.course import Course
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tensorgrade.spec.course import Course
 
 
 def add_parser(sub) -> None:
@@ -72,6 +71,8 @@ lost points.""",
 
 
 def summary_table(course: Course, results) -> Table:
+    from rich.table import Table
+
     table = Table(title="Class summary", title_justify="left")
     for col in ("exercise", "mean", "full marks", "zero", "possible"):
         table.add_column(col, justify="left" if col == "exercise" else "right")
@@ -100,6 +101,8 @@ def _fault_counts(results) -> dict[str, int]:
 
 
 def _print_ignored(console: Console, intake, out: Path) -> None:
+    from rich.markup import escape
+
     if intake.ignored:
         shown = ", ".join(printable(i.path) for i in intake.ignored[:5]) + (" ..." if len(intake.ignored) > 5 else "")
         console.print(f"Not graded ({len(intake.ignored)}): {escape(shown)} - reasons in {escape(str(out))}/intake.csv")
@@ -120,6 +123,15 @@ def usage_problem(args) -> str:
 
 
 def run(args) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    from tensorgrade.batch import UnknownStudents, run_batch
+    from tensorgrade.grading import Plan
+    from tensorgrade.results.gradebook import status_of
+
     console = Console(highlight=False, stderr=False)
     problem = usage_problem(args)
     if problem:

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from tensorgrade.commands.common import add_course_option, load
 from tensorgrade.results.store import RECORD, RESULTS, load_records, student_dir, write_atomic
-from tensorgrade.spec.course import Course
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tensorgrade.spec.course import Course
 
 GRADEBOOK = "grades.csv"
 

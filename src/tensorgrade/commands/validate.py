@@ -12,15 +12,15 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING
 
 from tensorgrade.commands.common import add_course_option, grader, load
-from tensorgrade.grading import Plan
-from tensorgrade.judge.verdict import ReferenceFailed
-from tensorgrade.results.model import ExerciseResult
 from tensorgrade.intake.submission import Submission
-from tensorgrade.spec.course import Course, Exercise
+from tensorgrade.results.model import ExerciseResult
+from tensorgrade.run.init import Plan
+
+if TYPE_CHECKING:  # the rest is imported where it is used: `tensorgrade --help` stays light
+    from tensorgrade.spec.course import Course, Exercise
 
 SEEDS = ("validate-1", "validate-2", "validate-3")
 
@@ -69,6 +69,13 @@ def _failing(ex: ExerciseResult) -> str:
     return "; ".join(f"{c.id}: {c.feedback.splitlines()[0] if c.feedback else 'failed'}" for c in ex.checks if not c.passed)
 
 
+def grader_bug_findings(g, ex: Exercise) -> list[Finding]:
+    """One finding per check whose reference run failed: the instructor's line and the whole traceback."""
+    bugs = [bug for (ex_id, _), bug in sorted(g.grader_bugs.items()) if ex_id == ex.id]
+    return [Finding(ex.id, f"grader, check {bug.check}", False,
+                    bug.text() + (f"\n{bug.traceback.rstrip()}" if bug.traceback else "")) for bug in bugs]
+
+
 def validate_exercise(g, ex: Exercise) -> list[Finding]:
     findings = []
     for seed in SEEDS:
@@ -86,7 +93,7 @@ def validate_exercise(g, ex: Exercise) -> list[Finding]:
                                 f"ship at least three classic mistakes in {ex.mistakes}"))
     for path in mistakes:
         findings.append(_validate_mistake(g, ex, path))
-    return findings
+    return grader_bug_findings(g, ex) + findings
 
 
 def _validate_mistake(g, ex: Exercise, path: Path) -> Finding:
@@ -112,6 +119,8 @@ def _validate_mistake(g, ex: Exercise, path: Path) -> Finding:
 
 
 def validate(course: Course, exercises: list[Exercise]) -> list[Finding]:
+    from tensorgrade.judge.verdict import ReferenceFailed
+
     with grader(course, Plan(seed_by="student")) as g:
         findings = []
         for ex in exercises:
@@ -123,13 +132,17 @@ def validate(course: Course, exercises: list[Exercise]) -> list[Finding]:
 
 
 def run(args) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+
     console = Console(highlight=False)
     course = load(args)
     exercises = [course.exercise(e) for e in args.exercises] if args.exercises else list(course.exercises)
     findings = validate(course, exercises)
     for f in findings:
         mark = "[green]✓[/]" if f.ok else "[red]✗[/]"
-        console.print(f"{mark} {f.exercise}: {escape(f.what)}" + (f"\n    [red]{escape(f.reason)}[/]" if f.reason else ""))
+        reason = "\n    ".join(escape(f.reason).splitlines())  # a grader bug's traceback: every line indented
+        console.print(f"{mark} {f.exercise}: {escape(f.what)}" + (f"\n    [red]{reason}[/]" if f.reason else ""))
     bad = [f for f in findings if not f.ok]
     if bad:
         console.print(f"[bold red]validate: {len(bad)} problem(s) in {len({f.exercise for f in bad})} exercise(s)[/]")

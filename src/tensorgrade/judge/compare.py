@@ -333,8 +333,21 @@ class ExactPair:
             return None if observed["value"] == expected["value"] else _mismatch("a different value", expected, observed)
         if observed["type"] != kind or observed.get("pytype") != expected.get("pytype"):
             return _mismatch(f"expected a {expected.get('pytype')}", expected, observed)
-        return None if observed.get("repr") == expected.get("repr") else _mismatch("a different value", expected,
-                                                                                  observed)
+        if all(observed.get(k) == expected.get(k) for k in ("repr", "text", "length")):  # strings in full
+            return None
+        if observed.get("repr") == expected.get("repr") and isinstance(expected.get("text"), str):
+            return _strings_differ(expected, observed)
+        return _mismatch("a different value", expected, observed)
+
+
+def _strings_differ(expected: dict, observed: dict) -> Mismatch:
+    """Two long strings that read alike when cut: show each around the first character that differs."""
+    exp, obs = expected["text"], str(observed.get("text", ""))
+    i = next((k for k, (a, b) in enumerate(zip(exp, obs)) if a != b), min(len(exp), len(obs)))
+    start = max(0, i - 20)
+    around = lambda text, n: f"a str of length {n}, at character {i}: ...{text[start:i + 20]!r}..."  # noqa: E731
+    return Mismatch(f"the strings differ from character {i}", around(exp, expected.get("length")),
+                    around(obs, observed.get("length")))
 
 
 def pair_for(expected: dict):

@@ -63,10 +63,13 @@ def _error_verdict(stu: dict, hint: str) -> Verdict:
 
 
 def facts_match(expected, observed, tol: Tolerance) -> bool:
-    """Facts are plain JSON values: numbers within the check's tolerance (ints exactly), anything else exactly."""
+    """Facts are plain JSON values: numbers within the check's tolerance (ints exactly), lists item by item,
+    anything else exactly."""
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (expected, observed))
     if numbers:
         return numbers_close(expected, observed, tol)
+    if isinstance(expected, list) and isinstance(observed, list):
+        return len(expected) == len(observed) and all(facts_match(e, o, tol) for e, o in zip(expected, observed))
     return observed == expected and type(observed) is type(expected)
 
 
@@ -126,9 +129,8 @@ def judge(check: CheckSpec, tolerance: Tolerance, reference: dict, student: dict
     if student is None:
         return Verdict(False, problem=stopped or "no result was produced", hint=check.hint, inputs=inputs)
     stu_obs = student.get("observations") or []
-    for i, ref in enumerate(ref_obs):
+    for ref, stu in paired_observations(ref_obs, stu_obs):
         hint = ref.get("hint") or check.hint
-        stu = stu_obs[i] if i < len(stu_obs) else None
         if stu is None:
             return Verdict(False, what=ref["what"], problem="no observation was recorded", hint=hint, inputs=inputs)
         kind = stu.get("kind")
@@ -153,3 +155,40 @@ def judge(check: CheckSpec, tolerance: Tolerance, reference: dict, student: dict
             if v is not None:
                 return replace(v, inputs=inputs)
     return Verdict(True)
+
+
+# -- named observations (t.observe, name=...): matched by name where the number of calls varies ----------------
+def paired_observations(ref_obs: list[dict], stu_obs: list[dict]) -> list[tuple[dict, dict | None]]:
+    """Each reference observation with the student's observation it is judged against, in the reference's order.
+
+    A record without names pairs by position, exactly as always. With names, unnamed observations
+    still pair by position among the unnamed; a named one pairs with the student's observation of
+    the same name and occurrence, so a check whose number of calls depends on the code (gradcheck
+    calls 10 times when it passes, 9 when it fails) is judged on what it found, not on the count:
+    fewer repeats of a name are no failure. Where the student's side runs out, the error that ended
+    the student's trial stands in (it is the first thing that went wrong), else None.
+    """
+    if not any(o.get("name") for o in (*ref_obs, *stu_obs)):
+        return [(ref, stu_obs[i] if i < len(stu_obs) else None) for i, ref in enumerate(ref_obs)]
+    last = stu_obs[-1] if stu_obs and stu_obs[-1].get("kind") in ("error", "broken") else None
+    streams: dict[str | None, list[dict]] = {}
+    for obs in stu_obs:
+        if obs is not last:
+            streams.setdefault(obs.get("name"), []).append(obs)
+    seen: dict[str | None, int] = {}
+    pairs: list[tuple[dict, dict | None]] = []
+    for ref in ref_obs:
+        key = ref.get("name")
+        k = seen[key] = seen.get(key, -1) + 1
+        mine = streams.get(key, [])
+        if k < len(mine):
+            pairs.append((ref, mine[k]))
+        elif last is None and key is not None and k > 0:
+            continue  # the name was seen, fewer times than in the reference's run
+        else:
+            pairs.append((ref, last))
+            if last is not None:
+                return pairs
+    if last is not None and ref_obs:
+        pairs.append((ref_obs[-1], last))  # the student's trial ended in an error after all the rest matched
+    return pairs

@@ -41,10 +41,19 @@ def render_report_pdf(result: StudentResult, course: Course, *, now: dt.datetime
     return compile_pdf(source, report_view(result, course, now, term), root=root, template=shown)
 
 
+PDF = "report.pdf"
+
+
 def write_student_report(out: Path, result: StudentResult, course: Course, *, pdf: bool = True,
                          term: Term | None = None) -> None:
     """Write student_dir(out, student)/report.html and (when `pdf`) report.pdf, each atomically."""
     folder = student_dir(Path(out), result.student)
     write_atomic(folder / "report.html", render_report_html(result, course, term=term))
     if pdf:
-        write_atomic(folder / "report.pdf", render_report_pdf(result, course, term=term))
+        write_student_pdf(out, result, course, term=term)
+
+
+def write_student_pdf(out: Path, result: StudentResult, course: Course, *, term: Term | None = None) -> Path:
+    path = student_dir(Path(out), result.student) / PDF
+    write_atomic(path, render_report_pdf(result, course, term=term))
+    return path

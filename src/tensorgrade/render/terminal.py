@@ -9,11 +9,18 @@ from tensorgrade.results.text import printable
 from rich.panel import Panel
 from rich.text import Text
 
+from tensorgrade.results import status as statuses
 from tensorgrade.results.model import ExerciseResult, StudentResult
 
 
 def _points(x: float) -> str:
     return f"{x:g}"
+
+
+def status_line(status: str, detail: str) -> str:
+    """Why an exercise did not run normally, in the vocabulary's words (the detail names file and line)."""
+    label = statuses.label(status)
+    return f"{label}: {detail}" if detail and detail != label else label
 
 
 def exercise_panel(ex: ExerciseResult) -> Panel:
@@ -28,8 +35,11 @@ def exercise_panel(ex: ExerciseResult) -> Panel:
         if not check.passed and check.feedback:
             for line in check.feedback.splitlines():
                 body.append(f"    {line}\n", style="yellow" if line.lstrip().startswith("hint:") else "")
-    if ex.status != "ok" and ex.detail:
-        body.append(f"({ex.status}) {ex.detail}\n", style="bold red")
+    if ex.status != "ok":
+        body.append(f"{printable(status_line(ex.status, ex.detail))}\n", style="bold red")
+        todo = statuses.advice(ex.status)
+        if todo:
+            body.append(f"  what to do: {todo}\n", style="yellow")
     title = f"{ex.id} — {escape(ex.title)}   {_points(ex.score)}/{_points(ex.possible)}"
     color = "green" if ex.score == ex.possible else ("red" if ex.score == 0 else "yellow")
     return Panel(body, title=title, title_align="left", border_style=color)
@@ -38,8 +48,9 @@ def exercise_panel(ex: ExerciseResult) -> Panel:
 def show_check(console: Console, result: StudentResult, *, label: str = "public checks") -> None:
     for ex in result.exercises:
         console.print(exercise_panel(ex))
-    if result.flags:
-        console.print(f"[dim]note: {escape(printable('; '.join(result.flags)))}[/]")
+    flags = statuses.learner_flags(result.flags)
+    if flags:
+        console.print(f"[dim]note: {escape(printable('; '.join(flags)))}[/]")
     if result.output.strip():
         console.print(Panel(escape(printable(result.output[-2000:])), title="your code printed", border_style="dim"))
     ok = result.total == result.possible

@@ -13,6 +13,7 @@ from tensorgrade.rubric import safe
 
 MAX_ELEMENTS = 100_000
 MAX_REPR = 200
+MAX_TEXT = 10_000  # a string is compared in full up to this length (its repr is only for reading)
 
 
 def _number(v):
@@ -77,4 +78,7 @@ def encode(obj) -> dict:
     if type(obj) in (tuple, list):
         items = [encode(v) for v in obj[:16]]
         return {"type": "sequence", "pytype": type(obj).__name__, "length": len(obj), "items": items}
-    return {"type": "other", "pytype": type(obj).__name__, "repr": short_repr(obj)}
+    out = {"type": "other", "pytype": type(obj).__name__, "repr": short_repr(obj)}
+    if type(obj) is str:
+        out.update(text=obj[:MAX_TEXT], length=len(obj))
+    return out

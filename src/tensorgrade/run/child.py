@@ -20,6 +20,7 @@ tensorgrade.run.policy, tensorgrade.run.sandbox.progress and tensorgrade.wire.
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Callable
 
@@ -51,10 +52,10 @@ def prepare(init: dict) -> None:
     for ex_id, grader in init["graders"].items():
         RUBRICS[ex_id] = rubric_from_source(grader.pop("source"), grader["filename"], ex_id)  # the text is not kept
         BANS[ex_id] = {fn: banned_code(mods) for fn, mods in grader.get("banned", {}).items()}
-    _warm_up()
+    _warm_up(init.get("warm_func", True))
 
 
-def _warm_up() -> None:
+def _warm_up(warm_func: bool) -> None:
     """Pay torch's and the policy's lazy set-up once here instead of in every child."""
     import torch
 
@@ -64,9 +65,11 @@ def _warm_up() -> None:
     torch.autograd.grad(g.sum(), x)
     torch.autograd.functional.jacobian(lambda t: torch.stack([t[0] * t[1], t.sum()]), x.detach())
     torch.autograd.functional.hessian(lambda t: (t**3).sum(), x.detach())
-    # torch.func is an allowed means ("by any means"); its first use imports torch._dynamo (about 2 s).
-    torch.func.hessian(lambda t: (t**3).sum())(x.detach())
-    torch.func.jacfwd(lambda t: t**2)(x.detach())
+    if warm_func:  # torch.func is an allowed means ("by any means"); its first use imports torch._dynamo (~2 s)
+        torch.func.hessian(lambda t: (t**3).sum())(x.detach())
+        torch.func.jacfwd(lambda t: t**2)(x.detach())
+    else:  # what the dynamo import would have brought: without it every child imports sympy on first use
+        import torch.fx.experimental.symbolic_shapes  # noqa: F401
     z = torch.tensor([1.0, 2.0], requires_grad=True)
     (z * 2).sum().backward()
     z.grad.zero_()
@@ -140,19 +143,39 @@ def run(job: dict, emit: Callable[[dict], None], progress) -> None:
         emit(Imported(ex_id, **news()).to_json())
         for ch_index, check in enumerate(ex["checks"]):
             progress.step(GRADER, ex_index, ch_index)
+            steps: list[tuple[str, tuple]] = []  # the student steps open now: (label, torch state to put back)
 
-            def on_call(fn: str, ex_index=ex_index, ch_index=ch_index) -> None:
-                progress.step(CALLING, ex_index, ch_index, fn)
+            def on_call(label: str, ex_index=ex_index, ch_index=ch_index, steps=steps) -> None:
+                # a step inside a step (t.call inside t.run) puts back the settings it started with
+                steps.append((label, torch_state.snapshot() if steps else state))
+                progress.step(CALLING, ex_index, ch_index, label)
 
-            def after_call(ex_index=ex_index, ch_index=ch_index) -> None:
-                if torch_state.restore(state):
+            def after_call(ex_index=ex_index, ch_index=ch_index, steps=steps) -> None:
+                _, entry = steps.pop()
+                if torch_state.restore(entry):
                     policy.refuse(0, "leaving torch's global settings changed (they were put back)", "state")
-                progress.step(GRADER, ex_index, ch_index)
+                if steps:  # back in the enclosing t.run: its own step again, with a fresh deadline
+                    progress.step(CALLING, ex_index, ch_index, steps[-1][0])
+                else:
+                    progress.step(GRADER, ex_index, ch_index)
 
             trial = Trial(module, check["seed"], banned=BANS.get(ex_id), on_call=on_call, after_call=after_call,
-                          student_files=files)
+                          student_files=files, tracebacks=False)
             record = run_trial(RUBRICS[ex_id].checks[check["id"]], trial)
-            emit(Record(ex_id, check["id"], record, **news()).to_json())
+            if torch_state.restore(state):  # student code the grader ran between steps (a hook, a backward)
+                policy.refuse(0, "leaving torch's global settings changed (they were put back)", "state")
+            emit(Record(ex_id, check["id"], _sendable(record), **news()).to_json())
+
+
+def _sendable(record: dict) -> dict:
+    """The record, or one that says the check recorded something JSON cannot hold (a grader bug)."""
+    try:
+        json.dumps(record, allow_nan=True)
+        return record
+    except (TypeError, ValueError, RecursionError) as exc:
+        return {"observations": [{"kind": "broken", "origin": "grader", "error": type(exc).__name__,
+                                  "message": f"the check recorded a value that cannot be sent: {exc}"[:300]}],
+                "inputs": []}
 
 
 def _cap(text: str) -> str:

@@ -17,8 +17,8 @@ from pydantic import ValidationError
 
 from tensorgrade.spec.errors import SpecError, from_validation_error
 from tensorgrade.spec.models import CourseSpec, ExerciseSpec, vocabulary
+from tensorgrade.spec.names import COURSE_FILE
 
-COURSE_FILE = "course.yml"
 # The student distribution (`tensorgrade build`) ships public-only check modules
 # here instead of graders/, and no solutions/ at all.
 STUDENT_CHECKS_DIR = "checks"

@@ -5,7 +5,10 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class SpecError(Exception):

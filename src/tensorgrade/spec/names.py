@@ -1,0 +1,3 @@
+"""File names of a course folder, importable without pydantic (the CLI's light path reads them)."""
+
+COURSE_FILE = "course.yml"
