@@ -207,3 +207,11 @@ def test_a_class_of_one_broken_zip_is_that_student_unreadable(tmp_path):
     (tmp_path / "c" / "bob.zip").write_bytes(b"PK\x03\x04 not really")
     bob = by_student(discover(tmp_path / "c", EX))["bob"]
     assert bob.status == "unreadable" and "not a readable zip" in bob.detail
+
+
+def test_an_earlier_output_folder_in_the_class_is_not_a_student(tmp_path):
+    (tmp_path / "c" / "old_out" / "bob").mkdir(parents=True)
+    (tmp_path / "c" / "old_out" / "grades.csv").write_text("student\n")
+    (tmp_path / "c" / "old_out" / "bob" / "record.json").write_text("{}")
+    intake = discover(tmp_path / "c", EX)
+    assert intake.submissions == [] and "earlier tensorgrade run" in reasons(intake)["old_out/"]

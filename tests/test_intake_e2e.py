@@ -140,3 +140,18 @@ def test_a_report_that_cannot_be_written_costs_only_that_student(tmp_path, monke
     monkeypatch.setattr(report_module, "write_student_report", real)
     again = run_batch(COURSE, tmp_path / "class", out, workers=2, pdf=False)
     assert (again.graded, again.reused, again.infrastructure_failures) == (1, 1, 0)
+
+
+def test_the_command_line_survives_the_hostile_class(hostile, tmp_path):
+    """Markup, escape sequences and formulas in ids and messages: exit 0, the terminal gets plain text."""
+    import subprocess
+    import sys
+
+    cls, _ = hostile
+    proc = subprocess.run([sys.executable, "-m", "tensorgrade.cli", "grade", str(cls), "-o", str(tmp_path / "out"),
+                           "--no-pdf", "--workers", "2"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "\x1b" not in proc.stdout and "MarkupError" not in proc.stderr
+    assert "Read 11 student(s) from a folders layout" in proc.stdout
+    assert "Not graded (" in proc.stdout and "intake.csv" in proc.stdout

@@ -25,6 +25,7 @@ from tensorgrade.intake.submission import Submission
 from tensorgrade.intake.suspicious import suspicious
 from tensorgrade.spec.course import Course
 
+
 @dataclass(frozen=True)
 class GraderBug:
     """The reference run of a check failed: the course's grader (or solution) is at fault, not the student."""

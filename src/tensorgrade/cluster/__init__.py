@@ -220,19 +220,19 @@ class DaskPool:
         watchdog.start()
         try:
             for fut in ac:
-                _, chunk = running.pop(fut.key)
-                was_alone = fut.key in alone
-                alone.discard(fut.key)
-                try:  # a finished task's result can still be lost (its worker died before we fetched it)
-                    items = fut.result()
+                _, chunk = running[fut.key]
+                try:  # a finished task's result can still be lost (its worker died before we fetched it);
+                    items, exc = fut.result(), None  # it stays in `running` meanwhile: the watchdog can cancel it
                 except (KilledWorker, CancelledError, Exception) as e:
                     exc = e
-                else:
-                    fut.release()
+                running.pop(fut.key)
+                was_alone = fut.key in alone
+                alone.discard(fut.key)
+                fut.release()
+                if exc is None:
                     top_up()
                     yield from self._unpack(chunk, items)
                     continue
-                fut.release()
                 if starved.is_set():
                     for sub in chunk:
                         yield sub, no_workers

@@ -112,6 +112,10 @@ def _recognise(tree: Tree) -> tuple[str, str]:
     return "folders", ""
 
 
+def _is_output_folder(files: dict[str, File]) -> bool:
+    return "grades.csv" in files and any(p.endswith("/record.json") for p in files)
+
+
 def _noise(path: str) -> bool:
     return PurePosixPath(path).name.startswith(".")
 
@@ -132,6 +136,8 @@ def _folders(tree: Tree, prefix: str, exercises: list[str], mtime: bool):
         name = entry.rstrip("/")
         if name.startswith("."):
             ignored.append(Ignored(entry, "a hidden file or folder"))
+        elif entry.endswith("/") and _is_output_folder(files):
+            ignored.append(Ignored(entry, "an output folder of an earlier tensorgrade run (grades.csv, record.json)"))
         elif entry.endswith("/"):
             subs.append(_guarded(name, entry, lambda: _build(name, entry, files, exercises)))
         elif name.endswith(".zip"):

@@ -110,7 +110,7 @@ def origin(tb, student_files: set[str], grader_file: str | None) -> Origin:
         if is_student_file(filename, student_files):
             shown = (f"notebook cell {filename[6:-1]}" if filename.startswith("<cell ")
                      else filename.rsplit("/", 1)[-1])
-            return Origin("student", f"{shown}, line {line}", qualname)
+            return Origin("student", f"{shown}, line {line}", str(qualname)[:100])
         if filename.startswith(_ENGINE_DIR + os.sep):
             return Origin("engine")
     return Origin("library")

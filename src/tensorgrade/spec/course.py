@@ -112,36 +112,113 @@ def _validate(model, data: dict, shown: str):
         raise from_validation_error(shown, exc, vocabulary()) from None
 
 
-def function_signatures(path: Path, shown: str) -> dict[str, str]:
-    """Top-level function names mapped to their signature text, read from the syntax tree."""
+@dataclass(frozen=True)
+class Definition:
+    """A top-level definition of a stub or solution as the signature check sees it.
+
+    `signature` is 'name(args) -> ret' for a function, 'class Name(bases)' for a class;
+    `methods` maps a class's compared methods (public ones and dunders; `_helpers` are free)
+    to their signatures with decorators, e.g. '@staticmethod forward(ctx, x)'.
+    """
+
+    kind: str  # "function" or "class"
+    signature: str
+    methods: tuple[tuple[str, str], ...] = ()
+
+
+def _function_signature(node) -> str:
+    ret = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+    return f"{node.name}({ast.unparse(node.args)}){ret}"
+
+
+def _compared_method(name: str) -> bool:
+    """Public methods and dunders (`__init__`, `__call__`) are part of a class's interface; `_helpers` are not."""
+    return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
+
+
+def _class_definition(node: ast.ClassDef) -> Definition:
+    bases = [ast.unparse(b) for b in node.bases] + [ast.unparse(k) for k in node.keywords]
+    methods = []
+    for item in node.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and _compared_method(item.name):
+            decorators = "".join(f"@{ast.unparse(d)} " for d in item.decorator_list)
+            methods.append((item.name, decorators + _function_signature(item)))
+    return Definition("class", f"class {node.name}" + (f"({', '.join(bases)})" if bases else ""), tuple(methods))
+
+
+def definitions(path: Path, shown: str) -> dict[str, Definition]:
+    """Top-level public functions and classes of a file, read from its syntax tree (never executed)."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=shown)
     except SyntaxError as exc:
         raise SpecError(f"{shown}: line {exc.lineno}: syntax error: {exc.msg}") from None
-    sigs = {}
+    found = {}
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
-            ret = f" -> {ast.unparse(node.returns)}" if node.returns else ""
-            sigs[node.name] = f"{node.name}({ast.unparse(node.args)}){ret}"
-    return sigs
+        name = getattr(node, "name", None)
+        if not isinstance(name, str) or name.startswith("_"):
+            continue  # statements, and private helpers (`_name`), which are free
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[node.name] = Definition("function", _function_signature(node))
+        elif isinstance(node, ast.ClassDef):
+            found[node.name] = _class_definition(node)
+    return found
+
+
+def function_signatures(path: Path, shown: str) -> dict[str, str]:
+    """Top-level function names mapped to their signature text, read from the syntax tree."""
+    return {name: d.signature for name, d in definitions(path, shown).items() if d.kind == "function"}
+
+
+def _kind_mismatch(fn, found: Definition, path_shown: str, ex_id: str) -> SpecError:
+    if fn.kind == "function":
+        return SpecError(f"{path_shown}: '{fn.name}' is a class, but exercises/{ex_id}.yml lists it as a function "
+                         f"(add `kind: class` to its entry under functions)")
+    return SpecError(f"{path_shown}: '{fn.name}' is a function, but exercises/{ex_id}.yml lists it as "
+                     f"`kind: class`")
+
+
+def _compare_class(name: str, stub: Definition, sol: Definition, stub_shown: str, sol_shown: str) -> None:
+    if stub.signature != sol.signature:
+        raise SpecError(f"{stub_shown}: class '{name}' differs from {sol_shown}:\n"
+                        f"  stub:     {stub.signature}\n  solution: {sol.signature}")
+    stub_methods, sol_methods = dict(stub.methods), dict(sol.methods)
+    for method in sol_methods:
+        if method not in stub_methods:
+            raise SpecError(f"{stub_shown}: class '{name}' has no method '{method}', which {sol_shown} defines")
+    for method in stub_methods:
+        if method not in sol_methods:
+            raise SpecError(f"{sol_shown}: class '{name}' has no method '{method}', which {stub_shown} defines")
+        if stub_methods[method] != sol_methods[method]:
+            raise SpecError(f"{stub_shown}: signature of '{name}.{method}' differs from {sol_shown}:\n"
+                            f"  stub:     def {stub_methods[method]}\n  solution: def {sol_methods[method]}")
 
 
 def _check_signatures(ex: ExerciseSpec, stub: Path, solution: Path | None, rel) -> None:
-    stub_sigs = function_signatures(stub, rel(stub))
-    sol_sigs = function_signatures(solution, rel(solution)) if solution is not None else None
-    pairs = ((stub, stub_sigs),) if solution is None else ((stub, stub_sigs), (solution, sol_sigs))
-    wanted = [f.name for f in ex.functions]
-    for name in wanted:
-        for path, sigs in pairs:
-            if name not in sigs:
-                raise SpecError(f"{rel(path)}: function '{name}' (listed in exercises/{ex.id}.yml) is missing")
-        if sol_sigs is not None and stub_sigs[name] != sol_sigs[name]:
+    """Stub and solution define every listed function and class, with the same signatures (classes: the same
+    bases and methods), and no other public top-level function. Unlisted classes are not compared."""
+    stub_defs = definitions(stub, rel(stub))
+    sol_defs = definitions(solution, rel(solution)) if solution is not None else None
+    pairs = ((stub, stub_defs),) if solution is None else ((stub, stub_defs), (solution, sol_defs))
+    for fn in ex.functions:
+        for path, defs in pairs:
+            if fn.name not in defs:
+                kind = "class" if fn.kind == "class" else "function"
+                raise SpecError(f"{rel(path)}: {kind} '{fn.name}' (listed in exercises/{ex.id}.yml) is missing")
+            if defs[fn.name].kind != fn.kind:
+                raise _kind_mismatch(fn, defs[fn.name], rel(path), ex.id)
+        if sol_defs is None:
+            continue
+        mine, theirs = stub_defs[fn.name], sol_defs[fn.name]
+        if fn.kind == "class":
+            _compare_class(fn.name, mine, theirs, rel(stub), rel(solution))
+        elif mine.signature != theirs.signature:
             raise SpecError(
-                f"{rel(stub)}: signature of '{name}' differs from {rel(solution)}:\n"
-                f"  stub:     def {stub_sigs[name]}\n  solution: def {sol_sigs[name]}"
+                f"{rel(stub)}: signature of '{fn.name}' differs from {rel(solution)}:\n"
+                f"  stub:     def {mine.signature}\n  solution: def {theirs.signature}"
             )
-    for path, sigs in pairs:
-        extra = sorted(set(sigs) - set(wanted))
+    wanted = {f.name for f in ex.functions}
+    for path, defs in pairs:
+        extra = sorted(n for n, d in defs.items() if d.kind == "function" and n not in wanted)
         if extra:
             raise SpecError(f"{rel(path)}: defines {extra}, which exercises/{ex.id}.yml does not list")
 

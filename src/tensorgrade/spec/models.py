@@ -32,10 +32,22 @@ class Tolerance(Strict):
 
 
 class FunctionSpec(Strict):
+    """A function (or, with `kind: class`, a class) that students write; stub and solution must agree on it."""
+
     name: str = Field(pattern=IDENT)
+    kind: Literal["function", "class"] = Field(
+        "function", description="function, or class: then its methods' signatures are compared too")
     signature: str = Field(min_length=1, description="as students see it, e.g. 'accumulate(f, x, times) -> Tensor'")
     summary: str = Field(min_length=1, description="one line: what the function must do")
     banned: list[str] = Field(default_factory=list, description="modules that may not be used while it runs")
+
+    @model_validator(mode="after")
+    def _bans_need_a_function(self) -> "FunctionSpec":
+        if self.kind == "class" and self.banned:
+            # a ban is enforced while t.call runs the name: for a class that is only its constructor
+            raise ValueError("banned: is only supported for kind: function (for a class it would cover "
+                             "the constructor alone, not the methods)")
+        return self
 
 
 class CheckSpec(Strict):
