@@ -66,7 +66,7 @@ DEMO_EXPECTED = {
                       ["importing 'os'", "importing 'pathlib'"]),
     "linus_torvalds": (ids("ex5_autograd_grad", "grads"), "timeout in ex5_autograd_grad",
                        ["no progress within the time limit", "grads()"], []),
-    "margaret_hamilton": (ids("ex4_higher_order"), "error in ex4_higher_order",
+    "margaret_hamilton": (ids("ex4_higher_order"), "syntax in ex4_higher_order",
                           ["SyntaxError", "ex4_higher_order.py, line"], []),
 }
 NOT_GRADED = {  # student -> (status prefix, words of the detail)

@@ -134,7 +134,7 @@ def test_a_report_that_cannot_be_written_costs_only_that_student(tmp_path, monke
     assert report.infrastructure_failures == 1
     _, rows = read_gradebook(out / "grades.csv")
     assert float(rows["alice"]["total"]) == COURSE.points
-    assert rows["bob"]["status"].startswith("error: grading infrastructure failed: WriteFailed")
+    assert rows["bob"]["status"].startswith("infrastructure: grading infrastructure failed: WriteFailed")
     assert "disk says no" in rows["bob"]["status"]
     assert not (out / "bob" / "record.json").exists()  # nothing stored: the next run grades bob again
     monkeypatch.setattr(report_module, "write_student_report", real)

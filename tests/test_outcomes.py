@@ -197,6 +197,15 @@ def test_a_grader_bug_is_found_on_the_reference_run_with_its_line():
                                                            Trial(module(BUGGY.solution), 3))) is None
 
 
+def test_a_reference_solution_that_raises_is_a_course_bug_not_the_students():
+    error = {"kind": "error", "function": "doubled", "error": "RuntimeError", "message": "broken solution",
+             "where": None}
+    bug = grader_bug("ex_buggy", "doubled_value", {"observations": [_returns(), error], "inputs": []})
+    assert bug.text() == ("course bug in solutions/ex_buggy.py: the reference solution fails check doubled_value: "
+                          "doubled() raised RuntimeError: broken solution")
+    assert status.learner_flags([bug.text()]) == []
+
+
 def test_a_grader_choking_only_on_the_students_value_is_not_a_grader_bug():
     rubric = Rubric("ex_buggy")
 

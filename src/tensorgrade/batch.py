@@ -23,6 +23,7 @@ from tensorgrade import __version__
 from tensorgrade.grading import Grader, Plan, grader_init, zero_result
 from tensorgrade.intake.layouts import Intake, discover
 from tensorgrade.intake.submission import Submission
+from tensorgrade.results import status
 from tensorgrade.results.gradebook import write_gradebook
 from tensorgrade.results.intake import INTAKE, render_intake_csv
 from tensorgrade.results.model import StudentResult
@@ -62,7 +63,8 @@ def grade_concurrently(grade_one: Callable[[Submission], StudentResult], subs: I
 
 def infrastructure_failure(sub: Submission, exc: BaseException, course: Course) -> StudentResult:
     """A zero record for a student whose grading failed through no fault of their code (retried next run)."""
-    return zero_result(course, sub.student, "error", f"grading infrastructure failed: {type(exc).__name__}: {exc}")
+    return zero_result(course, sub.student, status.INFRASTRUCTURE,
+                       f"grading infrastructure failed: {type(exc).__name__}: {exc}")
 
 
 class LocalPool:

@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from tensorgrade import __version__
-from tensorgrade.commands import build, check, grade, handout, report, validate
+from tensorgrade.commands import build, check, grade, handout, new, report, validate
 from tensorgrade.commands.common import UsageError
 from tensorgrade.spec.errors import SpecError
 
-COMMANDS = (check, validate, grade, build, handout, report, *report.TERM_COMMANDS)  # + export, similarity
+COMMANDS = (check, validate, grade, build, handout, report, *report.TERM_COMMANDS, new)  # + export, similarity; new: init, new exercise
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,9 +36,13 @@ class GraderBug:
     error: str
     message: str
     traceback: str = ""  # the whole traceback, for the instructor (validate)
+    solution: bool = False  # the reference solution raised (rather than the grader's code)
 
     def text(self) -> str:
         """The instructor's one line: 'grader bug in graders/<id>.py line N: ...' (a record flag)."""
+        if self.solution:
+            return (f"{statuses.COURSE_BUG}solutions/{self.exercise}.py: the reference solution fails check "
+                    f"{self.check}: {self.message}")[:600]
         place = self.where.replace(", line ", " line ") if self.where else f"graders/{self.exercise}.py"
         return f"{statuses.GRADER_BUG}{place} (check {self.check}): {self.error}: {self.message}"[:600]
 
@@ -51,8 +55,9 @@ def grader_bug(exercise: str, check: str, reference: dict) -> GraderBug | None:
                              str(obs.get("message", "")), str(obs.get("traceback", "")))
         if obs.get("kind") == "error":
             where = f" ({obs['where']})" if obs.get("where") else ""
-            return GraderBug(exercise, check, "", "the reference solution failed",
-                             f"{obs.get('function')}() raised {obs.get('error')}: {obs.get('message')}{where}")
+            return GraderBug(exercise, check, "", str(obs.get("error", "")),
+                             f"{obs.get('function')}() raised {obs.get('error')}: {obs.get('message')}{where}",
+                             solution=True)
     return None
 
 

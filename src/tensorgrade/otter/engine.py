@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from tensorgrade.grading import Plan, zero_result
+from tensorgrade.results.status import INFRASTRUCTURE
 from tensorgrade.otter.expected import BUNDLE, make_bundle, write_bundle
 from tensorgrade.otter.runtime import ENV_BUNDLE
 from tensorgrade.results.model import StudentResult
@@ -144,9 +145,9 @@ class OtterPool:
         plugin = data.get("tensorgrade") if isinstance(data.get("tensorgrade"), dict) else {}
         status, detail = "ok", ""
         if catastrophic:
-            status, detail = "error", f"otter could not grade the submission: {catastrophic}"
+            status, detail = INFRASTRUCTURE, f"otter could not grade the submission: {catastrophic}"
         elif plugin.get("error") or not plugin.get("record"):
-            status, detail = "error", str(plugin.get("error") or "the tensorgrade plugin produced no record")[:2000]
+            status, detail = INFRASTRUCTURE, str(plugin.get("error") or "the tensorgrade plugin produced no record")[:2000]
         result = from_grading_results(gr, self.course, sub.student, status=status, detail=detail)
         if status == "ok":
             _take_details(result, StudentResult.from_dict(plugin["record"]))

@@ -12,20 +12,10 @@ import datetime as dt
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
 from tensorgrade.results.otter import hidden_visibility
 from tensorgrade.spec.course import Course
+from tensorgrade.results import status
 from tensorgrade.term import Standing, Term, standing_for
 
 OUTPUT_EXCERPT = 3000  # characters of captured output shown in a report
-
-STATUS_TEXT = {
-    "ok": "graded",
-    "missing": "file missing from the submission",
-    "unreadable": "file could not be read",
-    "timeout": "stopped: time limit exceeded",
-    "crash": "stopped: the code crashed the Python process",
-    "memory": "stopped: memory limit exceeded",
-    "exit": "stopped: the code called exit()",
-    "error": "could not be graded (grading infrastructure error)",
-}
 
 
 def fmt(x: float) -> str:
@@ -77,7 +67,7 @@ def exercise_view(e: ExerciseResult, show_hidden: bool, note: str) -> dict:
     return {
         "id": e.id, "title": e.title, "score": fmt(e.score), "possible": fmt(e.possible),
         "full": e.possible > 0 and e.score >= e.possible, "status": e.status,
-        "status_text": STATUS_TEXT.get(e.status, e.status), "detail": e.detail,
+        "status_text": status.label(e.status), "detail": e.detail,
         "checks": [check_view(c, show_hidden, note) for c in e.checks],
     }
 
@@ -116,9 +106,9 @@ def report_view(result: StudentResult, course: Course, now: dt.datetime | None =
         "course": course_view(course),
         "student": result.student,
         "status": result.status,
-        "status_text": STATUS_TEXT.get(result.status, result.status),
+        "status_text": status.label(result.status, "submission"),
         "detail": result.detail,
-        "flags": list(result.flags),
+        "flags": status.learner_flags(result.flags),  # grader-bug notes are for the instructor only
         "total": fmt(st.total), "possible": fmt(result.possible), "percent": f"{st.percent:.0f}",
         "raw_total": fmt(result.total), "standing": standing_view(st),
         "show_hidden": show_hidden, "hidden_note": note,

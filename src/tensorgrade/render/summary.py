@@ -13,19 +13,19 @@ from collections import Counter
 from pathlib import Path
 
 from tensorgrade.render import charts, templates
-from tensorgrade.render.context import STATUS_TEXT, course_view, fmt
+from tensorgrade.render.context import course_view, fmt
+from tensorgrade.results import status
 from tensorgrade.results.model import ExerciseResult, StudentResult
 from tensorgrade.results.store import student_dir, write_atomic
 from tensorgrade.spec.course import Course
 from tensorgrade.term import Term, load_term, standing
 
 TEMPLATE = "summary.html.j2"
-TROUBLE = {"timeout", "crash", "memory", "exit", "error", "unreadable", "missing", "policy"}
 
 
 def graded(r: StudentResult) -> bool:
     """Graded normally as a submission (single exercises may still have timed out or been missing)."""
-    return r.status == "ok"
+    return status.graded_normally(r.status, "submission")
 
 
 def failure_text(e: ExerciseResult, feedback: str) -> str:
@@ -33,7 +33,7 @@ def failure_text(e: ExerciseResult, feedback: str) -> str:
     if feedback.strip():
         return feedback.strip().splitlines()[0]
     if e.status != "ok":
-        return STATUS_TEXT.get(e.status, e.status) + (f": {e.detail}" if e.detail else "")
+        return status.label(e.status) + (f": {e.detail}" if e.detail else "")
     return "failed (no message)"
 
 
@@ -67,16 +67,16 @@ def check_rows(results: list[StudentResult], course: Course) -> list[dict]:
 
 def roster_row(r: StudentResult, term: Term, out: Path | None, partners: dict[str, list[str]]) -> dict:
     st = standing(r, term)
-    troubles = [f"{e.id}: {STATUS_TEXT.get(e.status, e.status)}" + (f" ({e.detail})" if e.detail else "")
-                for e in r.exercises if e.status in TROUBLE]
+    troubles = [f"{e.id}: {status.label(e.status)}" + (f" ({e.detail})" if e.detail else "")
+                for e in r.exercises if status.needs_a_look(e.status)]
     folder = student_dir(out, r.student).name if out is not None else None
     return {"student": r.student, "name": r.name, "status": r.status,
-            "status_text": STATUS_TEXT.get(r.status, r.status), "detail": r.detail,
+            "status_text": status.label(r.status, "submission"), "detail": r.detail,
             "flags": [*r.flags, *partners.get(r.student, [])], "troubles": troubles,
             "score": fmt(st.total), "raw": fmt(st.raw_total), "possible": fmt(r.possible),
             "percent": st.percent, "percent_text": f"{st.percent:.0f}",
             "late_days": st.late_days, "adjusted": bool(st.applied), "beyond_max": st.beyond_max,
-            "report": f"{folder}/report.html" if folder else "", "infrastructure": r.status == "error"}
+            "report": f"{folder}/report.html" if folder else "", "infrastructure": status.whose(r.status, "submission") == "ours"}
 
 
 def exercise_rows(results: list[StudentResult], course: Course) -> list[dict]:

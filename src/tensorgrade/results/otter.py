@@ -16,6 +16,7 @@ from otter.test_files import GradingResults
 from otter.test_files.abstract_test import TestCase, TestCaseResult
 from otter.test_files.exception_test import ExceptionTestFile
 
+from tensorgrade.results import status
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
 from tensorgrade.spec.course import Course
 from tensorgrade.term import Standing, Term, standing_for
@@ -85,10 +86,10 @@ def from_grading_results(gr: GradingResults, course: Course, student: str, **ext
 def submission_summary(result: StudentResult) -> str:
     lines = [f"Score: {result.total:g} / {result.possible:g}"]
     if result.status != "ok":
-        lines.append(f"Submission status: {result.status} — {result.detail}")
+        lines.append(f"Submission status: {status.label(result.status, 'submission')} — {result.detail}")
     for ex in result.exercises:
         if ex.status != "ok":
-            lines.append(f"{ex.id}: {ex.status} — {ex.detail}")
+            lines.append(f"{ex.id}: {status.label(ex.status)} — {ex.detail}")
     return "\n".join(lines)
 
 

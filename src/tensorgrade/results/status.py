@@ -97,6 +97,7 @@ IMPORT_FAILURES = {"syntax": ("syntax", "your code is not valid Python"),
 INFRASTRUCTURE = "infrastructure"
 GRADER = "grader"
 GRADER_BUG = "grader bug in "  # how the instructor's flag for a grader bug starts (never shown to the student)
+COURSE_BUG = "course bug in "  # ... and for a reference solution that fails its own check
 
 
 def get(name: str, scope: Scope = "exercise") -> Status:
@@ -155,5 +156,5 @@ def import_failure(kind: str, message: str, where: str = "") -> tuple[str, str]:
 
 
 def learner_flags(flags: list[str]) -> list[str]:
-    """The flags a student may see: the instructor's grader-bug notes left out (they name the grader's code)."""
-    return [f for f in flags if not f.startswith(GRADER_BUG)]
+    """The flags a student may see: the instructor's grader- and course-bug notes left out (they name course code)."""
+    return [f for f in flags if not f.startswith((GRADER_BUG, COURSE_BUG))]

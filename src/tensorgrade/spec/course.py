@@ -105,6 +105,29 @@ def read_yaml(path: Path, shown: str) -> dict:
     return data
 
 
+# `tensorgrade new exercise` marks what the author must write with this; a course holding one does not load.
+PLACEHOLDER = "TODO(tensorgrade)"
+
+
+def placeholders(paths: list[Path], rel, limit: int = 100) -> list[str]:
+    """One line per placeholder left in `paths` (files that do not exist are skipped): 'file, line N: text'."""
+    found = []
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            continue  # reported, with the file's name, by whatever reads it next
+        for number, line in enumerate(lines, 1):
+            at = line.find(PLACEHOLDER)
+            if at >= 0:
+                text = line[at + len(PLACEHOLDER):].lstrip(" :").rstrip(" \"')")
+                text = text if len(text) <= 100 else text[:97] + "..."
+                found.append(f"  {rel(path)}, line {number}: {text or 'to be written'}")
+    return found[:limit]
+
+
 def _validate(model, data: dict, shown: str):
     try:
         return model.model_validate(data)
@@ -118,7 +141,7 @@ class Definition:
 
     `signature` is 'name(args) -> ret' for a function, 'class Name(bases)' for a class;
     `methods` maps a class's compared methods (public ones and dunders; `_helpers` are free)
-    to their signatures with decorators, e.g. '@staticmethod forward(ctx, x)'.
+    to their signatures with decorators, e.g. '@staticmethod def forward(ctx, x)'.
     """
 
     kind: str  # "function" or "class"
@@ -142,7 +165,7 @@ def _class_definition(node: ast.ClassDef) -> Definition:
     for item in node.body:
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and _compared_method(item.name):
             decorators = "".join(f"@{ast.unparse(d)} " for d in item.decorator_list)
-            methods.append((item.name, decorators + _function_signature(item)))
+            methods.append((item.name, f"{decorators}def {_function_signature(item)}"))
     return Definition("class", f"class {node.name}" + (f"({', '.join(bases)})" if bases else ""), tuple(methods))
 
 
@@ -190,7 +213,7 @@ def _compare_class(name: str, stub: Definition, sol: Definition, stub_shown: str
             raise SpecError(f"{sol_shown}: class '{name}' has no method '{method}', which {stub_shown} defines")
         if stub_methods[method] != sol_methods[method]:
             raise SpecError(f"{stub_shown}: signature of '{name}.{method}' differs from {sol_shown}:\n"
-                            f"  stub:     def {stub_methods[method]}\n  solution: def {sol_methods[method]}")
+                            f"  stub:     {stub_methods[method]}\n  solution: {sol_methods[method]}")
 
 
 def _check_signatures(ex: ExerciseSpec, stub: Path, solution: Path | None, rel) -> None:
@@ -267,6 +290,11 @@ def load_course(root: Path | str = ".", *, check_graders: bool = True, layout: s
         path = root / shown
         if not path.is_file():
             raise SpecError(f"{COURSE_FILE}: assignment.exercises[{i}]: no file {shown} for exercise '{ex_id}'")
+        if not student:
+            left = placeholders([path, *(root / d / f"{ex_id}.py" for d in ("exercises", "solutions", "graders"))], rel)
+            if left:
+                raise SpecError(f"exercise '{ex_id}' is not filled in yet: {len(left)} place(s) marked {PLACEHOLDER} "
+                                "are left (write each, then delete the marker):\n" + "\n".join(left))
         ex = _validate(ExerciseSpec, read_yaml(path, shown), shown)
         if ex.id != ex_id:
             raise SpecError(f"{shown}: id: is '{ex.id}' but the file name says '{ex_id}'")

@@ -110,7 +110,7 @@ class AssignmentSpec(Strict):
         "Submit your six exercise files (or one .py / .ipynb holding all the functions).",
         description="how students hand in, printed on the handout",
     )
-    exercises: list[str] = Field(min_length=1)
+    exercises: list[str] = Field(description="exercise ids in handout order (empty while a new course is written)")
 
     @field_validator("due", mode="before")
     @classmethod
