@@ -102,6 +102,17 @@ def test_validate_fails_when_a_mistake_is_no_longer_caught(tmp_path):
     assert "zero_grad_in_place" in out.stdout
 
 
+def test_validate_fails_when_a_correct_idiom_loses_points(tmp_path):
+    course = copy_course(tmp_path)
+    idioms = course / "graders" / "idioms" / "ex2_zero_grad"
+    idioms.mkdir(parents=True, exist_ok=True)
+    shutil.copy(course / "graders/mistakes/ex2_zero_grad/zero_by_setting_none.py", idioms / "not_really_correct.py")
+    out = tensorgrade("validate", "ex2_zero_grad", "--course", str(course))
+    assert out.returncode == 1
+    assert "idiom not_really_correct" in out.stdout and "a correct answer loses" in out.stdout
+    assert "zero_grad_in_place" in out.stdout
+
+
 def test_validate_fails_when_the_solution_is_broken(tmp_path):
     course = copy_course(tmp_path)
     path = course / "solutions/ex3_stop_gradients.py"

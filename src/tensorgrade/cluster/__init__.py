@@ -44,7 +44,7 @@ __all__ = ["CourseBundle", "DaskPool", "WorkerKilled", "course_bundle", "parse_l
 # streaming and re-grading after a worker death fine-grained.
 MAX_BATCH = 4
 TASKS_PER_THREAD = 4  # aim for at least this many tasks per worker thread before batching
-LOST_BUNDLE_RETRIES = 3
+LOST_RETRIES = 3  # a task whose result or course bundle was lost is sent again this many times
 NO_WORKER_SECONDS = 120.0  # no worker at all for this long: the remaining submissions fail, named, not a hang
 
 
@@ -186,7 +186,7 @@ class DaskPool:
         suspects: deque[list[Submission]] = deque()  # one submission each, whose worker died while it was there
         running: dict[str, tuple[object, list[Submission]]] = {}
         alone: set[str] = set()  # the key of a suspect running with nothing else on the cluster
-        lost: dict[int, int] = {}  # id(first submission) -> resubmissions after losing the course bundle
+        lost: dict[int, int] = {}  # id(first submission) -> resubmissions after losing a result or the bundle
         ac = as_completed()
         self._threads_at = -1.0
 
@@ -241,10 +241,13 @@ class DaskPool:
                         yield chunk[0], self._killer_record(chunk[0])
                     else:  # find the culprit: each submission of the task again, alone on the cluster
                         suspects.extend([sub] for sub in chunk)
-                elif isinstance(exc, CancelledError) and lost.get(id(chunk[0]), 0) < LOST_BUNDLE_RETRIES:
-                    # the course bundle was lost for good (should not happen, see _ship_course): send it again
+                elif lost.get(id(chunk[0]), 0) < LOST_RETRIES:
+                    # grade_batch returns every student's exception as data, so a task that raises here lost
+                    # its result (the worker holding it died before it was fetched: "couldn't gather keys")
+                    # or the course bundle (cancelled): the same task again, never a batch-mate's failure
                     lost[id(chunk[0])] = lost.get(id(chunk[0]), 0) + 1
-                    self._ship_course()
+                    if isinstance(exc, CancelledError):
+                        self._ship_course()
                     waiting.appendleft(chunk)
                 else:
                     for sub in chunk:

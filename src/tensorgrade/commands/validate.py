@@ -30,8 +30,10 @@ def add_parser(sub) -> None:
         "validate",
         help="test the graders: solutions score full marks, stubs zero, mistakes lose points (instructors)",
         description="Grade the reference solutions on several seeds (must score full marks), the stubs "
-                    "(must score zero without crashing) and every file in graders/mistakes/<exercise>/ "
-                    "(must lose exactly the checks listed in its LOSES). Exits 1 on any violation.",
+                    "(must score zero without crashing), every file in graders/mistakes/<exercise>/ "
+                    "(must lose exactly the checks listed in its LOSES) and every file in "
+                    "graders/idioms/<exercise>/ (other correct answers: must score full marks). "
+                    "Exits 1 on any violation.",
     )
     p.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise ids (default: all)")
     add_course_option(p)
@@ -93,7 +95,22 @@ def validate_exercise(g, ex: Exercise) -> list[Finding]:
                                 f"ship at least three classic mistakes in {ex.mistakes}"))
     for path in mistakes:
         findings.append(_validate_mistake(g, ex, path))
+    idioms = ex.mistakes.parent.parent / "idioms" / ex.id  # graders/idioms/<id>/: other right answers
+    for path in sorted(idioms.glob("*.py")) if idioms.is_dir() else []:
+        findings.append(_validate_idiom(g, ex, path))
     return grader_bug_findings(g, ex) + findings
+
+
+def _validate_idiom(g, ex: Exercise, path: Path) -> Finding:
+    """A correct answer written differently from the solution must score full marks on every seed."""
+    lost = set()
+    for seed in SEEDS:
+        res = _exercise(g.grade(_one_file(seed, ex, path)), ex.id)
+        lost |= {c.id for c in res.checks if not c.passed}
+    if lost:
+        return Finding(ex.id, f"idiom {path.stem}", False,
+                       f"a correct answer loses {sorted(lost)}: a check demands more than the exercise asks")
+    return Finding(ex.id, f"idiom {path.stem}: full marks", True)
 
 
 def _validate_mistake(g, ex: Exercise, path: Path) -> Finding:
