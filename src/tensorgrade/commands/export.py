@@ -11,7 +11,7 @@ import io
 import sys
 from pathlib import Path
 
-from tensorgrade.commands.common import add_course_option, load
+from tensorgrade.commands.common import UsageError, add_course_option, load
 
 
 def add_parser(sub) -> None:
@@ -55,24 +55,23 @@ def final_scores(out: Path, course):
     return [(r, standing(r, term)) for r in sorted(records, key=lambda r: r.student)]
 
 
-def _no_records(out: Path, cmd: str) -> int:
-    print(f"tensorgrade export {cmd}: no record.json files in {out}/<student>/ (run tensorgrade grade first)",
-          file=sys.stderr)
-    return 1
+def _scored(args, cmd: str):
+    """(course, final scores) of the stored records in args.out; a UsageError (exit 2) when there are none."""
+    course = load(args)
+    if not args.out.is_dir():
+        raise UsageError(f"export {cmd}: {args.out} is not a folder")
+    scored = final_scores(args.out, course)
+    if not scored:
+        raise UsageError(f"export {cmd}: no record.json files in {args.out}/<student>/ (run tensorgrade grade first)")
+    return course, scored
 
 
 def run_canvas(args) -> int:
     from tensorgrade.results.canvas import Score, build_export, default_column, read_roster
     from tensorgrade.results.store import write_atomic
 
-    course = load(args)
-    if not args.out.is_dir():
-        print(f"tensorgrade export canvas: {args.out} is not a folder", file=sys.stderr)
-        return 2
+    course, scored = _scored(args, "canvas")
     roster = read_roster(args.roster)  # a RosterError is a SpecError: one line, exit 2
-    scored = final_scores(args.out, course)
-    if not scored:
-        return _no_records(args.out, "canvas")
     a = course.spec.assignment
     column = args.column or default_column(roster, a.title, a.id)
     export = build_export(roster, [Score(r.student, r.email, st.total) for r, st in scored], column, course.points)
@@ -92,13 +91,7 @@ def run_gradescope_csv(args) -> int:
     from tensorgrade.results.store import write_atomic
     from tensorgrade.results.text import csv_cell
 
-    course = load(args)
-    if not args.out.is_dir():
-        print(f"tensorgrade export gradescope-csv: {args.out} is not a folder", file=sys.stderr)
-        return 2
-    scored = final_scores(args.out, course)
-    if not scored:
-        return _no_records(args.out, "gradescope-csv")
+    course, scored = _scored(args, "gradescope-csv")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["Name", "SID", "Email", "Score"])

@@ -319,8 +319,8 @@ must fail every check in LOSES and pass all the others. Ship at least three.
 
 Correct answers written differently from solutions/{ex_id}.py (another API, a copy where a value is
 asked, another order of operations): each file holds every function of the exercise and must score
-full marks, so that no check demands more than the task asks. Grade them with
-`tensorgrade check {ex_id} --path graders/idioms/{ex_id}/FILE.py` or in your course's tests.
+full marks, so that no check demands more than the task asks. `tensorgrade validate` grades each
+one on three seeds.
 """
     return {
         f"exercises/{ex_id}.yml": task,

@@ -107,7 +107,7 @@ class AssignmentSpec(Strict):
     title: str = Field(min_length=1)
     due: dt.datetime
     submission: str = Field(
-        "Submit your six exercise files (or one .py / .ipynb holding all the functions).",
+        "Submit one .py file per exercise (or one .py / .ipynb holding all the functions).",
         description="how students hand in, printed on the handout",
     )
     exercises: list[str] = Field(description="exercise ids in handout order (empty while a new course is written)")
