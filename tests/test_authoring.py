@@ -430,11 +430,13 @@ def test_the_bundled_course_with_ex7_validates(tmp_path):
         shutil.copytree(EX7 / folder, tmp_path / folder, dirs_exist_ok=True)
     out = tensorgrade("validate", "ex7_custom_function", "--course", str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "validate: all 9 checks of the graders passed" in out.stdout  # 3 seeds, the stub, 5 mistakes
+    assert "ex7_custom_function: idiom saves_the_output: full marks" in out.stdout
+    assert "validate: all 10 checks of the graders passed" in out.stdout  # 3 seeds, the stub, 5 mistakes, 1 idiom
 
 
 @pytest.mark.e2e
 def test_the_optim_course_validates():
     out = tensorgrade("validate", "--course", str(OPTIM))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "validate: all 19 checks of the graders passed" in out.stdout  # 2 × (3 seeds + stub) + 11 mistakes
+    assert "ex2_lr_schedule: idiom torch_zero_dim: full marks" in out.stdout
+    assert "validate: all 22 checks of the graders passed" in out.stdout  # 2 × (3 seeds + stub), 11 mistakes, 3 idioms

@@ -71,10 +71,11 @@ def test_encode_sequences_nest():
     assert inner["items"][1] == {"type": "none"}
 
 
-def test_encode_long_sequence_keeps_length_but_few_items():
+def test_encode_long_sequence_keeps_length_and_a_bounded_number_of_items():
     enc = encode(list(range(100)))
-    assert enc["length"] == 100
-    assert 0 < len(enc["items"]) < 100
+    assert enc["length"] == 100 and [i["value"] for i in enc["items"]] == list(range(100))
+    long = encode([0.5] * 5000)
+    assert long["length"] == 5000 and len(long["items"]) == 1000  # the bound; lengths are still compared
 
 
 def test_encode_other_object_by_type_and_repr():
@@ -318,6 +319,13 @@ def test_sequence_names_the_index_of_a_later_item():
     m = compare(encode((a, b)), encode((a.clone(), torch.tensor([0.5, 0.25, 4.5]))), TOL)
     assert m.problem == "item [1]: values differ"
     assert m.details[0] == "Mismatched elements: 1 / 3 (33.3%)"
+
+
+def test_a_difference_after_the_sixteenth_item_is_seen():
+    expected = [float(i) for i in range(40)]
+    observed = expected[:20] + [99.0] + expected[21:]
+    m = compare(encode(expected), encode(observed), TOL)
+    assert m is not None and m.problem == "item [20]: the numbers are not close"
 
 
 def test_nested_sequences_name_the_whole_path():

@@ -215,3 +215,13 @@ def test_an_earlier_output_folder_in_the_class_is_not_a_student(tmp_path):
     (tmp_path / "c" / "old_out" / "bob" / "record.json").write_text("{}")
     intake = discover(tmp_path / "c", EX)
     assert intake.submissions == [] and "earlier tensorgrade run" in reasons(intake)["old_out/"]
+
+
+def test_check_reads_a_single_file_and_a_single_notebook(tmp_path):
+    from tensorgrade.intake.layouts import read_submission
+
+    (tmp_path / "mine.py").write_text(SRC)
+    sub = read_submission(tmp_path / "mine.py", EX)
+    assert sub.status == "ok" and sub.modules == {ex: "submission" for ex in EX}
+    (tmp_path / "mine.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": SRC}]}))
+    assert read_submission(tmp_path / "mine.ipynb", EX).notebooks == {"submission.py"}

@@ -78,7 +78,7 @@ def read_submission(path: Path, exercises: list[str]) -> Submission:
             return _build(student, path.name + "/", tree.files, exercises)
         if path.suffix == ".zip":
             return _zip_submission(student, path.name, path, exercises)
-        return _build(student, path.name, {path.name: _file(path)}, exercises)
+        return from_files(student, path.name, {path.name: _file(path)}, exercises)
     except (Unreadable, LayoutError, OSError) as exc:
         return Submission(student=student, source=path.name, status="unreadable", detail=str(exc))
 

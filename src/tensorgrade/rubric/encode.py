@@ -14,6 +14,7 @@ from tensorgrade.rubric import safe
 MAX_ELEMENTS = 100_000
 MAX_REPR = 200
 MAX_TEXT = 10_000  # a string is compared in full up to this length (its repr is only for reading)
+MAX_ITEMS = 1_000  # a tuple or list is compared item by item up to this many items (and by its length)
 
 
 def _number(v):
@@ -76,7 +77,7 @@ def encode(obj) -> dict:
     if scalar is not None:  # where a number is asked, np.float64(0.5) is a number
         return {"type": "number", "pytype": f"numpy.{type(obj).__name__}", "value": _number(scalar)}
     if type(obj) in (tuple, list):
-        items = [encode(v) for v in obj[:16]]
+        items = [encode(v) for v in obj[:MAX_ITEMS]]
         return {"type": "sequence", "pytype": type(obj).__name__, "length": len(obj), "items": items}
     out = {"type": "other", "pytype": type(obj).__name__, "repr": short_repr(obj)}
     if type(obj) is str:

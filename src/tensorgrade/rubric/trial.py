@@ -226,9 +226,17 @@ class Trial:
         self.inputs.append((name, _show_input(value)))
         return value
 
-    def expect_tensor(self, what: str, value: Any, *, hint: str | None = None, name: str | None = None) -> None:
-        """`value` must match the reference's: a tensor of the same dtype and shape, close in value."""
-        self._record({"kind": "tensor", "what": what, "value": _encode.encode(value), "hint": hint}, name)
+    def expect_tensor(self, what: str, value: Any, *, hint: str | None = None, name: str | None = None,
+                      check_dtype: bool = True) -> None:
+        """`value` must match the reference's, compared by its kind (see judge/compare.py): a tensor of the
+        same dtype (unless `check_dtype=False`: only where the exercise does not name a dtype) and shape,
+        close in value; a number within tolerance; a tuple or list item by item."""
+        observation = {"kind": "tensor", "what": what, "value": _encode.encode(value), "hint": hint}
+        if not check_dtype:
+            observation["check_dtype"] = False  # read from the reference's record only (judge/verdict.py)
+        self._record(observation, name)
+
+    expect_value = expect_tensor  # the same call, named for values that are not tensors
 
     def expect(self, what: str, value: Any, *, show: str | None = None, hint: str | None = None,
                name: str | None = None) -> None:

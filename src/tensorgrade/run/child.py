@@ -68,8 +68,12 @@ def _warm_up(warm_func: bool) -> None:
     if warm_func:  # torch.func is an allowed means ("by any means"); its first use imports torch._dynamo (~2 s)
         torch.func.hessian(lambda t: (t**3).sum())(x.detach())
         torch.func.jacfwd(lambda t: t**2)(x.detach())
-    else:  # what the dynamo import would have brought: without it every child imports sympy on first use
-        import torch.fx.experimental.symbolic_shapes  # noqa: F401
+    # Lazy imports torch makes on first use, done here: in a child they would run under the audit hook
+    # from a student's frame (a gradcheck failure formats tensors; autograd.grad with grad_outputs
+    # reaches symbolic_shapes) and be refused there, misreporting the student's result.
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401
+    repr(torch.zeros(2, requires_grad=True))
+    torch.autograd.grad((x * 2).sum(), x, grad_outputs=torch.ones(()))
     z = torch.tensor([1.0, 2.0], requires_grad=True)
     (z * 2).sum().backward()
     z.grad.zero_()

@@ -1,0 +1,45 @@
+"""Mistake: softplus computes log(1 + eˣ) with built-in operations instead of applying Softplus.
+
+The values and even the gradients are right, but it is autograd's backward that runs, not the one the
+exercise asks for: the result's node is LogBackward / Log1PBackward, not Softplus's.
+"""
+
+from __future__ import annotations
+
+import torch
+
+LOSES = ("softplus_forward",)
+
+
+class Softplus(torch.autograd.Function):
+    """softplus(x) = log(1 + exp(x)), elementwise, with a hand-written backward pass."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.log1p(torch.exp(x))
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(x)
+
+
+def softplus(x: torch.Tensor) -> torch.Tensor:
+    return torch.log1p(torch.exp(x))
+
+
+class RoundSTE(torch.autograd.Function):
+    """Round to the nearest integer; let the gradient through unchanged (straight-through estimator)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return torch.round(x)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        return grad_output
+
+
+def round_ste(x: torch.Tensor) -> torch.Tensor:
+    return RoundSTE.apply(x)

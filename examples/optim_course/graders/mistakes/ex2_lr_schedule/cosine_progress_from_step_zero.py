@@ -1,0 +1,23 @@
+"""Mistake: the cosine's progress is step / total_steps, counted from step 0 instead of from the end of the warm-up.
+
+The decay has then already begun when the warm-up ends: the rate never reaches base_lr.
+"""
+
+from __future__ import annotations
+
+import math
+
+LOSES = ("cosine_decays", "schedule_endpoints")
+
+
+def warmup_cosine(step: int, base_lr: float, warmup_steps: int, total_steps: int, min_lr: float) -> float:
+    if step < warmup_steps:
+        return base_lr * step / warmup_steps
+    if step > total_steps:
+        return min_lr
+    progress = step / total_steps
+    return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def step_decay(step: int, base_lr: float, gamma: float, step_size: int) -> float:
+    return base_lr * gamma ** (step // step_size)

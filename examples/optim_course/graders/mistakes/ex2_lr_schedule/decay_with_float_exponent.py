@@ -1,0 +1,23 @@
+"""Mistake: step_decay uses step / step_size as the exponent, a true division.
+
+The rate then decays a little at every step (exponential decay) instead of in steps.
+"""
+
+from __future__ import annotations
+
+import math
+
+LOSES = ("step_decay_value", "step_decay_hidden")
+
+
+def warmup_cosine(step: int, base_lr: float, warmup_steps: int, total_steps: int, min_lr: float) -> float:
+    if step < warmup_steps:
+        return base_lr * step / warmup_steps
+    if step > total_steps:
+        return min_lr
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def step_decay(step: int, base_lr: float, gamma: float, step_size: int) -> float:
+    return base_lr * gamma ** (step / step_size)
