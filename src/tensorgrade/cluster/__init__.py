@@ -45,7 +45,8 @@ __all__ = ["CourseBundle", "DaskPool", "WorkerKilled", "course_bundle", "parse_l
 MAX_BATCH = 4
 TASKS_PER_THREAD = 4  # aim for at least this many tasks per worker thread before batching
 LOST_RETRIES = 3  # a task whose result or course bundle was lost is sent again this many times
-NO_WORKER_SECONDS = 120.0  # no worker at all for this long: the remaining submissions fail, named, not a hang
+NO_WORKER_SECONDS = 600.0  # no worker at all for this long: the remaining submissions fail, named, not a hang (workers
+# restarting under heavy load, each importing torch, were measured to take more than 2 minutes)
 
 
 class NoWorkers(RuntimeError):
@@ -61,13 +62,14 @@ class WorkerKilled(RuntimeError):
 
 def course_bundle(course: Course) -> CourseBundle:
     """The files a worker needs to load the course: course.yml, exercises/*.yml + stubs, solutions, graders."""
-    paths = [course.root / COURSE_FILE]
+    paths = []
     for ex in course.exercises:
         paths += [course.root / "exercises" / f"{ex.id}.yml", ex.stub, ex.grader]
         if ex.solution is not None:
             paths.append(ex.solution)
-    return CourseBundle.from_files({p.relative_to(course.root).as_posix(): p.read_text(encoding="utf-8")
-                                    for p in paths})
+    files = {COURSE_FILE: course.course_yaml()}  # of this assignment alone: the worker loads it as is
+    return CourseBundle.from_files({**files, **{p.relative_to(course.root).as_posix(): p.read_text(encoding="utf-8")
+                                               for p in paths}})
 
 
 def parse_local(spec: str, default: int) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tensorgrade.commands.common import UsageError, add_course_option, find_course_root, grader
+from tensorgrade.commands.common import UsageError, add_course_option, find_course_root, grader, load
 from tensorgrade.intake.layouts import read_submission
 
 
@@ -48,11 +48,11 @@ def run(args) -> int:
 
     from tensorgrade.render.terminal import show_check
     from tensorgrade.run.init import Plan
-    from tensorgrade.spec.course import load_course
 
     console = Console(highlight=False)
     student_dist = is_student_distribution(Path(root).resolve())
-    course = load_course(root, layout="student" if student_dist else "course")
+    # several assignments: --assignment, else the one owning the exercises named or the files in --path
+    course = load(args, layout="student" if student_dist else "course", guess=True)
     repeated = sorted({e for e in args.exercises if args.exercises.count(e) > 1})
     if repeated:
         raise UsageError(f"exercise {', '.join(repeated)} given more than once; name each exercise once")

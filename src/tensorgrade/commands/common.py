@@ -38,12 +38,76 @@ def find_course_root(start: Path | None) -> Path:
 def add_course_option(parser) -> None:
     parser.add_argument("--course", type=Path, default=None, metavar="DIR",
                         help="course folder holding course.yml (default: the nearest one at or above the current folder)")
+    parser.add_argument("--assignment", default=None, metavar="ID",
+                        help="which assignment of course.yml to work on: needed when it lists several under "
+                             "`assignments:`, optional with one")
 
 
-def load(args) -> "Course":
-    from tensorgrade.spec.course import load_course
+# With several assignments, `grade` writes the assignment's id here in OUT; every command reading OUT
+# refuses an OUT that holds another assignment's results (records of two assignments never mix).
+OUTPUT_MARKER = "assignment.txt"
 
-    return load_course(find_course_root(args.course))
+
+def _guess_assignment(spec, exercises, path: Path | None) -> str | None:
+    """For `check`: the one assignment owning the named exercises, or else the student's files; None if unclear."""
+    owner = {ex: a.id for a in spec.assignments for ex in a.exercises}
+    names: set[str] = set(exercises)
+    if not names and path is not None:
+        if path.is_dir():
+            names = {f.stem for f in path.iterdir() if f.suffix == ".py"}
+        elif path.suffix == ".py":
+            names = {path.stem}
+        elif path.suffix == ".zip":
+            import zipfile
+
+            try:
+                with zipfile.ZipFile(path) as z:
+                    names = {Path(n).stem for n in z.namelist() if n.endswith(".py")}
+            except (OSError, zipfile.BadZipFile):
+                return None  # reported by the reader, with the file's name
+    found = {owner[n] for n in names if n in owner}
+    return found.pop() if len(found) == 1 else None
+
+
+def _check_output(course: "Course", args, claim: bool) -> None:
+    out = getattr(args, "out", None)
+    if not course.several or not isinstance(out, Path):
+        return
+    marker, mine = out / OUTPUT_MARKER, course.spec.assignment.id
+    try:
+        theirs = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        theirs = None
+    if theirs is not None and theirs != mine:
+        raise UsageError(f"{out} holds the results of assignment '{theirs}' ({marker}); "
+                         f"give assignment '{mine}' its own output folder")
+    if claim and theirs is None:
+        out.mkdir(parents=True, exist_ok=True)
+        marker.write_text(mine + "\n", encoding="utf-8")
+
+
+def load(args, *, layout: str = "course", guess: bool = False, claim_output: bool = False) -> "Course":
+    """The course of `--course`, narrowed to the assignment of `--assignment`.
+
+    A course with several assignments and no --assignment is a UsageError listing their ids, unless `guess`
+    (for `check`) finds the one assignment that owns the exercises named (args.exercises) or the student's
+    files (args.path). With several assignments, OUT (args.out) is tied to one assignment: `claim_output`
+    (for `grade`) writes OUT/assignment.txt, and every command refuses an OUT holding another assignment's.
+    """
+    from tensorgrade.spec.course import AssignmentChoice, course_spec, load_course
+
+    root = find_course_root(args.course)
+    chosen = getattr(args, "assignment", None)
+    if chosen is None and guess:
+        spec = course_spec(root)
+        if spec.assignments is not None:
+            chosen = _guess_assignment(spec, getattr(args, "exercises", None) or (), getattr(args, "path", None))
+    try:
+        course = load_course(root, layout=layout, assignment=chosen)
+    except AssignmentChoice as exc:
+        raise UsageError(str(exc)) from None
+    _check_output(course, args, claim_output)
+    return course
 
 
 @contextlib.contextmanager

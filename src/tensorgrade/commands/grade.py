@@ -139,7 +139,7 @@ def run(args) -> int:
     if args.workers < 1:
         console.print("[red]--workers must be at least 1[/]")
         return 2
-    course = load(args)
+    course = load(args, claim_output=True)  # several assignments: OUT is this assignment's
     plan = Plan(seed_by=args.seed_by, engine=args.engine)
     started = time.perf_counter()
     progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),

@@ -1,7 +1,7 @@
 """`tensorgrade build`: the student distribution and the Gradescope autograder, from the YAML specs.
 
     dist/student/                   handed out to students
-        course.yml                  copied as is (no secrets in it)
+        course.yml                  copied as is (no secrets in it); of several assignments, the one built alone
         exercises/<id>.py           the stubs
         exercises/<id>.yml          the exercise specs with the hidden checks removed
         checks/<id>.py              the check code with the hidden checks' functions cut out
@@ -132,7 +132,7 @@ def write_course_files(course: Course, folder: Path, *, public_only: bool) -> No
         shutil.rmtree(folder)
     (folder / "exercises").mkdir(parents=True)
     (folder / STUDENT_CHECKS_DIR).mkdir()
-    shutil.copy(course.root / COURSE_FILE, folder / COURSE_FILE)
+    (folder / COURSE_FILE).write_text(course.course_yaml(), encoding="utf-8")  # this assignment alone
     for ex in course.exercises:
         shutil.copy(ex.stub, folder / "exercises" / f"{ex.id}.py")
         source = ex.grader.read_text(encoding="utf-8")

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from tensorgrade.spec.errors import SpecError, from_validation_error
-from tensorgrade.spec.models import CourseSpec, ExerciseSpec, vocabulary
+from tensorgrade.spec.models import AssignmentSpec, CourseSpec, ExerciseSpec, vocabulary
 from tensorgrade.spec.names import COURSE_FILE
 
 # The student distribution (`tensorgrade build`) ships public-only check modules
@@ -42,11 +42,50 @@ class Exercise:
         return self.spec.id
 
 
+class AssignmentChoice(SpecError):
+    """course.yml holds several assignments and none (or an unknown one) was chosen.
+
+    The command line reports it as a usage error (exit 2): the course is fine, the command is not.
+    """
+
+
 @dataclass(frozen=True)
 class Course:
+    """A course narrowed to one assignment: `spec.assignment` is the one worked on, `exercises` are its own.
+
+    With `assignments:` in course.yml, `spec.assignments` lists them all and `spec.assignment` is the chosen
+    one; everything downstream (grading, due date, late policy, reports, build) reads `spec.assignment`.
+    """
+
     root: Path
     spec: CourseSpec
     exercises: tuple[Exercise, ...]
+
+    @property
+    def several(self) -> bool:
+        """course.yml lists its assignments under `assignments:` (then outputs are kept apart per assignment)."""
+        return self.spec.assignments is not None
+
+    def course_yaml(self) -> str:
+        """course.yml as a course of this assignment alone (for the student distribution and cluster workers).
+
+        With `assignment:` the file as it is (comments kept); with `assignments:` the same file with the list
+        replaced by `assignment:` holding the chosen one, so that it loads without --assignment.
+        """
+        text = (self.root / COURSE_FILE).read_text(encoding="utf-8")
+        if not self.several:
+            return text
+        data = yaml.safe_load(text)
+        chosen = next(a for a in data["assignments"] if a.get("id") == self.spec.assignment.id)
+        narrowed = {}
+        for key, value in data.items():
+            if key == "assignments":
+                narrowed["assignment"] = chosen
+            else:
+                narrowed[key] = value
+        head = (f"# Written by tensorgrade from {COURSE_FILE}: assignment '{self.spec.assignment.id}' of "
+                f"{', '.join(self.spec.assignment_ids)}.\n")
+        return head + yaml.safe_dump(narrowed, sort_keys=False, allow_unicode=True, width=100)
 
     def exercise(self, exercise_id: str) -> Exercise:
         for ex in self.exercises:
@@ -65,6 +104,8 @@ class Course:
         from tensorgrade import __version__
 
         h.update(__version__.encode())
+        if self.several:  # one assignment's stored records are never reused for another's
+            h.update(f"assignment={self.spec.assignment.id}\0".encode())
         for path in self.grading_files():
             h.update(str(path.relative_to(self.root)).encode())
             h.update(path.read_bytes())
@@ -262,8 +303,39 @@ def _check_grader(ex: ExerciseSpec, grader: Path, rel) -> None:
         raise SpecError(f"{rel(grader)}: checks {extra} are not declared in exercises/{ex.id}.yml")
 
 
-def load_course(root: Path | str = ".", *, check_graders: bool = True, layout: str = "course") -> Course:
+def course_spec(root: Path | str) -> CourseSpec:
+    """course.yml alone, validated (no exercise is read)."""
+    root = Path(root).resolve()
+    if not (root / COURSE_FILE).is_file():
+        raise SpecError(f"{root / COURSE_FILE}: file not found (is this a tensorgrade course directory?)")
+    return _validate(CourseSpec, read_yaml(root / COURSE_FILE, COURSE_FILE), COURSE_FILE)
+
+
+def choose_assignment(spec: CourseSpec, assignment: str | None) -> tuple[int | None, AssignmentSpec]:
+    """(index under `assignments:`, or None for `assignment:`; the chosen spec). AssignmentChoice when the
+    choice is missing (several assignments) or names no assignment."""
+    ids = spec.assignment_ids
+    if spec.assignments is None:
+        if assignment is not None and assignment != spec.assignment.id:
+            raise AssignmentChoice(f"--assignment {assignment}: {COURSE_FILE} has one assignment, '{ids[0]}'")
+        return None, spec.assignment
+    if assignment is None:
+        raise AssignmentChoice(f"{COURSE_FILE} holds {len(ids)} assignments; choose one with --assignment ID "
+                               f"(one of: {', '.join(ids)})")
+    if assignment not in ids:
+        raise AssignmentChoice(f"--assignment {assignment}: no such assignment in {COURSE_FILE} "
+                               f"(one of: {', '.join(ids)})")
+    index = ids.index(assignment)
+    return index, spec.assignments[index]
+
+
+def load_course(root: Path | str = ".", *, check_graders: bool = True, layout: str = "course",
+                assignment: str | None = None) -> Course:
     """Load and validate a whole course; raise SpecError with one clear message on the first broken file.
+
+    `assignment` chooses one of several assignments (`assignments:` in course.yml); the Course returned is
+    narrowed to it (`spec.assignment`, `exercises`). It is needed when there are several (AssignmentChoice,
+    a SpecError, otherwise) and optional with one (`assignment:`), where it must then name that one.
 
     `layout="course"` (the default) is the instructor's folder: exercises/, solutions/, graders/.
     `layout="student"` is the student distribution written by `tensorgrade build`: exercises/
@@ -284,12 +356,22 @@ def load_course(root: Path | str = ".", *, check_graders: bool = True, layout: s
     if not (root / COURSE_FILE).is_file():
         raise SpecError(f"{root / COURSE_FILE}: file not found (is this a tensorgrade course directory?)")
     spec = _validate(CourseSpec, read_yaml(root / COURSE_FILE, COURSE_FILE), COURSE_FILE)
+    # Every assignment's exercises must have their YAML file, whichever assignment is chosen.
+    listed = ([("assignment", spec.assignment)] if spec.assignments is None else
+              [(f"assignments[{k}]", a) for k, a in enumerate(spec.assignments)])
+    for where, a in listed:
+        for i, ex_id in enumerate(a.exercises):
+            shown = f"exercises/{ex_id}.yml"
+            if not (root / shown).is_file():
+                of = f" of assignment '{a.id}'" if spec.assignments is not None else ""
+                raise SpecError(f"{COURSE_FILE}: {where}.exercises[{i}]: no file {shown} for exercise '{ex_id}'{of}")
+    index, chosen = choose_assignment(spec, assignment)
+    if index is not None:
+        spec = spec.model_copy(update={"assignment": chosen})
     exercises = []
-    for i, ex_id in enumerate(spec.assignment.exercises):
+    for i, ex_id in enumerate(chosen.exercises):
         shown = f"exercises/{ex_id}.yml"
         path = root / shown
-        if not path.is_file():
-            raise SpecError(f"{COURSE_FILE}: assignment.exercises[{i}]: no file {shown} for exercise '{ex_id}'")
         if not student:
             left = placeholders([path, *(root / d / f"{ex_id}.py" for d in ("exercises", "solutions", "graders"))], rel)
             if left:

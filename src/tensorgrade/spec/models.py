@@ -187,11 +187,50 @@ class SimilaritySpec(Strict):
 
 
 class CourseSpec(Strict):
+    """`assignment:` (one) or `assignments:` (a list), never both.
+
+    A loaded `Course` is always narrowed to one assignment: `spec.assignment` is the one being
+    worked on (`--assignment ID`), and `spec.assignments` keeps the whole list (None for a course
+    written with `assignment:`).
+    """
+
     course: CourseInfo
-    assignment: AssignmentSpec
+    assignment: AssignmentSpec | None = None
+    assignments: list[AssignmentSpec] | None = Field(
+        None, min_length=1, description="several assignments, each with its own id, due date and exercises")
     grading: GradingSpec
     policy: PolicySpec = PolicySpec()
     similarity: SimilaritySpec = SimilaritySpec()
+
+    @model_validator(mode="after")
+    def _one_way_to_list_assignments(self) -> "CourseSpec":
+        if self.assignment is None and self.assignments is None:
+            raise ValueError("needs `assignment:` (one assignment) or `assignments:` (a list of them)")
+        if self.assignment is not None and self.assignments is not None:
+            raise ValueError("has both `assignment:` and `assignments:`; keep one (a list under `assignments:` "
+                             "for several)")
+        if self.assignments is None:
+            return self
+        ids = [a.id for a in self.assignments]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"assignments: assignment id(s) {repeated} used more than once; give each its own id")
+        # An exercise belongs to one assignment: inputs are drawn from (seed, student, exercise, check), so a
+        # shared exercise would be the same work graded twice, and `check` could not tell which assignment a
+        # student's file is for. Copy it under a new id instead.
+        owner: dict[str, str] = {}
+        for a in self.assignments:
+            for ex in a.exercises:
+                if ex in owner:
+                    raise ValueError(f"assignments: exercise '{ex}' is listed in both '{owner[ex]}' and '{a.id}'; "
+                                     "an exercise belongs to one assignment (copy it under a new id to reuse it)")
+                owner[ex] = a.id
+        return self
+
+    @property
+    def assignment_ids(self) -> list[str]:
+        """Every assignment's id, in course.yml order."""
+        return [a.id for a in self.assignments] if self.assignments is not None else [self.assignment.id]
 
 
 def vocabulary() -> list[str]:
