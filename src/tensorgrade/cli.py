@@ -6,11 +6,12 @@ import argparse
 import sys
 
 from tensorgrade import __version__
-from tensorgrade.commands import build, check, grade, handout, new, report, validate
+from tensorgrade.commands import build, check, export, grade, handout, new, report, similarity, validate
 from tensorgrade.commands.common import UsageError
 from tensorgrade.spec.errors import SpecError
 
-COMMANDS = (check, validate, grade, build, handout, report, *report.TERM_COMMANDS, new)  # + export, similarity; new: init, new exercise
+# in the order `--help` lists them: the student's, the instructor's term, the course author's
+COMMANDS = (check, grade, report, similarity, export, validate, build, handout, new)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -113,8 +113,3 @@ def run(args) -> int:
           f"{time.perf_counter() - start:.1f} s")
     return 0
 
-
-# The instructor's other commands after grading, registered by cli.py next to `report`.
-from tensorgrade.commands import export, similarity  # noqa: E402
-
-TERM_COMMANDS = (export, similarity)
