@@ -87,7 +87,8 @@ def test_init_and_new_from_the_command_line(tmp_path):
 
 def test_new_exercise_lists_every_placeholder_until_filled(tmp_path):
     init_course(tmp_path)
-    written = new_exercise(tmp_path, "ex1_first", ["double", "halve"])
+    written, unedited = new_exercise(tmp_path, "ex1_first", ["double", "halve"])
+    assert unedited == ""
     assert {p.relative_to(tmp_path).as_posix() for p in written} == {
         "exercises/ex1_first.yml", "exercises/ex1_first.py", "solutions/ex1_first.py", "graders/ex1_first.py",
         "graders/mistakes/ex1_first/README.md", "graders/idioms/ex1_first/README.md"}

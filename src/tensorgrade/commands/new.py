@@ -395,8 +395,11 @@ def add_to_course_yml(text: str, ex_id: str) -> str:
     raise ValueError("course.yml has no `exercises:` line in its assignment block")
 
 
-def new_exercise(root: Path, ex_id: str, functions: list[str] | None = None) -> list[Path]:
-    """Scaffold exercise `ex_id` in the course at `root` and add it to course.yml; return the paths written."""
+def new_exercise(root: Path, ex_id: str, functions: list[str] | None = None) -> tuple[list[Path], str]:
+    """Scaffold exercise `ex_id` in the course at `root` and add it to course.yml.
+
+    Returns (paths written, "" or why course.yml was left for the author to edit: e.g. a course with
+    several assignments, where only the author knows which one the exercise belongs to)."""
     from tensorgrade.spec.course import PLACEHOLDER
 
     _check_ident(ex_id, "exercise id")
@@ -416,25 +419,25 @@ def new_exercise(root: Path, ex_id: str, functions: list[str] | None = None) -> 
         raise UsageError(f"{root / taken[0]}: already exists; exercise '{ex_id}' is there already "
                          "(pick another id, or remove its files first)")
     try:
-        edited = add_to_course_yml(course_file.read_text(encoding="utf-8"), ex_id)
+        edited, unedited = add_to_course_yml(course_file.read_text(encoding="utf-8"), ex_id), ""
     except ValueError as exc:
-        raise UsageError(f"{course_file}: {exc}; add '{ex_id}' to assignment.exercises by hand, then run this "
-                         "again") from None
+        edited, unedited = None, str(exc)
     written = []
     for rel, text in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)
-    course_file.write_text(edited, encoding="utf-8")
-    return written
+    if edited is not None:
+        course_file.write_text(edited, encoding="utf-8")
+    return written, unedited
 
 
 def run_new_exercise(args) -> int:
     from tensorgrade.spec.course import PLACEHOLDER
 
     root = find_course_root(args.course)
-    written = new_exercise(root, args.id, args.functions)
+    written, unedited = new_exercise(root, args.id, args.functions)
     ex = args.id
     roles = {
         f"exercises/{ex}.yml": "the task: title, prompt, functions, tolerance, checks (points, visibility, hints)",
@@ -445,7 +448,11 @@ def run_new_exercise(args) -> int:
         f"graders/idioms/{ex}/README.md": "and correct answers written differently, which must score full marks",
     }
     width = max(map(len, roles))
-    print(f"Created exercise '{ex}' in {root} and added it to {COURSE_FILE} (assignment.exercises):")
+    if unedited:
+        print(f"Created exercise '{ex}' in {root}; {COURSE_FILE} was left as it is ({unedited}): add '{ex}' to "
+              "the exercises of its assignment by hand. The files:")
+    else:
+        print(f"Created exercise '{ex}' in {root} and added it to {COURSE_FILE} (assignment.exercises):")
     for path in written:
         rel = str(path.relative_to(root))
         left = path.read_text(encoding="utf-8").count(PLACEHOLDER)
