@@ -25,7 +25,7 @@ import re
 from attack_corpus import code, fn, on_stub, stub, wrong
 from gradekit import EXERCISES, after_imports, solution
 
-EX1, EX2, EX3, EX4, EX5, EX6 = EXERCISES
+EX1, EX2, EX3, EX4, EX5, EX6 = EXERCISES[:6]  # the six the attacks aim at; a course may have more
 
 ATTACK_CLASSES = (
     "second-functools-escape", "second-dataclass-injection", "second-numpy-memory", "second-name-rebind",

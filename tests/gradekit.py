@@ -26,11 +26,15 @@ SANDBOX_SCRIPT = "tensorgrade/run/sandbox/zygote.py"
 
 
 # -- the course ------------------------------------------------------------------
+ENGINE = ROOT / "tests" / "fixtures" / "engine_course"  # the bundled six exercises in a frozen course.yml
+
+
 def copy_course(dst: Path, **grading: object) -> Path:
-    """A copy of the course in `dst`; keyword arguments override keys of course.yml's `grading:` section."""
+    """A copy of the course in `dst` (the engine tests' frozen course.yml: adding an exercise to the bundled
+    course changes nothing here); keyword arguments override keys of course.yml's `grading:` section."""
     dst.mkdir(parents=True, exist_ok=True)
     for name in ("course.yml", "extensions.csv", "exercises", "solutions", "graders"):
-        src = ROOT / name
+        src = (ENGINE if name.endswith((".yml", ".csv")) else ROOT) / name
         if src.is_dir():
             shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:

@@ -218,6 +218,7 @@ def test_a_filled_scaffold_validates(tmp_path):
 # -- course.yml edits -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.bundled
 def test_add_to_course_yml_keeps_comments_and_layout():
     text = (ROOT / "course.yml").read_text()
     edited = add_to_course_yml(text, "ex7_custom_function")
@@ -404,6 +405,7 @@ def test_optim_reference_on_hand_computed_values():
     assert ex2["step_decay"](29, 0.1, 0.5, 10) == pytest.approx(0.025)
 
 
+@pytest.mark.bundled
 def test_the_examples_and_the_bundled_course_with_ex7_load(tmp_path):
     assert load_course(OPTIM).points == 17
     for name in ("course.yml", "extensions.csv", "exercises", "solutions", "graders"):

@@ -12,7 +12,8 @@ from tensorgrade.spec.course import load_course
 
 ROOT = Path(__file__).resolve().parents[1]
 ROSTER = ROOT / "tests" / "fixtures" / "canvas_roster.csv"
-COURSE = load_course(ROOT, check_graders=False)
+ENGINE = ROOT / "tests" / "fixtures" / "engine_course"  # the bundled six exercises, frozen at 60 points
+COURSE = load_course(ENGINE, check_graders=False)
 
 
 def record(student: str, lost: int = 0, email: str = "", name: str = "") -> StudentResult:
@@ -30,7 +31,7 @@ def course_with(tmp_path: Path, adjustments: str = "") -> Path:
     dst = tmp_path / "course"
     dst.mkdir()
     for name in ("course.yml", "extensions.csv", "exercises", "solutions", "graders"):
-        (dst / name).symlink_to(ROOT / name)
+        (dst / name).symlink_to(ENGINE / name)
     if adjustments:
         (dst / "adjustments.csv").write_text(adjustments)
     return dst
@@ -69,11 +70,11 @@ def test_canvas_column_option_and_bad_roster(tmp_path, capsys):
     save_record(out, record("ada_lovelace"))
     upload = tmp_path / "upload.csv"
     assert main(["export", "canvas", str(out), "--roster", str(ROSTER), "-o", str(upload), "--column", "HW3",
-                 "--course", str(ROOT)]) == 0
+                 "--course", str(ENGINE)]) == 0
     assert read(upload)[0][-1] == "HW3"
     bad = tmp_path / "bad.csv"
     bad.write_text("Name,Score\nx,1\n")
-    assert main(["export", "canvas", str(out), "--roster", str(bad), "-o", str(upload), "--course", str(ROOT)]) == 2
+    assert main(["export", "canvas", str(out), "--roster", str(bad), "-o", str(upload), "--course", str(ENGINE)]) == 2
     assert "line 1: not a Canvas gradebook export: no column Student, ID, SIS User ID" in capsys.readouterr().err
 
 
@@ -81,5 +82,5 @@ def test_gradescope_csv(tmp_path):
     out = tmp_path / "out"
     save_record(out, record("1003", lost=4, email="grace@example.edu", name="Grace Hopper"))  # 60 - 10 = 50
     target = tmp_path / "gs.csv"
-    assert main(["export", "gradescope-csv", str(out), "-o", str(target), "--course", str(ROOT)]) == 0
+    assert main(["export", "gradescope-csv", str(out), "-o", str(target), "--course", str(ENGINE)]) == 0
     assert read(target) == [["Name", "SID", "Email", "Score"], ["Grace Hopper", "1003", "grace@example.edu", "50"]]

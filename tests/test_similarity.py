@@ -14,7 +14,7 @@ from tensorgrade.spec.course import load_course
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "similarity"
-COURSE = load_course(ROOT, check_graders=False)
+COURSE = load_course(ROOT / "tests" / "fixtures" / "engine_course", check_graders=False)  # six exercises, frozen
 IDS = [e.id for e in COURSE.exercises]
 EX6 = "ex6_jacobian_hessian.py"
 

@@ -19,7 +19,9 @@ EX2 = "exercises/ex2_zero_grad.yml"
 
 @pytest.fixture
 def course(tmp_path) -> Path:
-    shutil.copy(REPO / "course.yml", tmp_path / "course.yml")
+    """The bundled exercises under the engine tests' frozen course.yml (six exercises, 60 points)."""
+    for name in ("course.yml", "extensions.csv"):
+        shutil.copy(REPO / "tests" / "fixtures" / "engine_course" / name, tmp_path / name)
     for folder in ("exercises", "solutions", "graders"):
         shutil.copytree(REPO / folder, tmp_path / folder)
     return tmp_path
@@ -46,6 +48,7 @@ def spec_error(root: Path) -> str:
 # -- the course as shipped ----------------------------------------------------------------
 
 
+@pytest.mark.bundled
 def test_unmodified_course_loads_and_totals_60_points():
     c = load_course(REPO)
     assert [e.id for e in c.exercises] == list(c.spec.assignment.exercises)

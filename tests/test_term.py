@@ -22,6 +22,7 @@ from tensorgrade.spec.models import LateSpec
 from tensorgrade.term import Term, load_term, standing
 
 ROOT = Path(__file__).resolve().parents[1]
+ENGINE = ROOT / "tests" / "fixtures" / "engine_course"  # the bundled six exercises, frozen at 60 points
 UTC = dt.timezone.utc
 DUE = dt.datetime(2026, 12, 15, 23, 59, tzinfo=UTC)  # the bundled course.yml's due
 LATE = LateSpec(grace_minutes=15, penalty_per_day=10, max_days_late=5)
@@ -37,7 +38,7 @@ policy:
 
 def record(student: str, submitted_at: str = "", lose: tuple[str, ...] = ()) -> StudentResult:
     """Every check of the bundled course passed (60 points) except the check ids in `lose`."""
-    course = load_course(ROOT, check_graders=False)
+    course = load_course(ENGINE, check_graders=False)
     exercises = [ExerciseResult(ex.id, ex.spec.title, [
         CheckResult(c.id, c.function, c.points, 0.0 if c.id in lose else c.points, c.visibility, c.verifies,
                     "lost" if c.id in lose else "") for c in ex.spec.checks]) for ex in course.exercises]
@@ -55,7 +56,7 @@ def course(tmp_path):
     dst.mkdir()
     for name in ("exercises", "solutions", "graders", "templates"):
         (dst / name).symlink_to(ROOT / name)
-    (dst / "course.yml").write_text((ROOT / "course.yml").read_text().split("\npolicy:")[0] + POLICY)
+    (dst / "course.yml").write_text((ENGINE / "course.yml").read_text().split("\npolicy:")[0] + POLICY)
     (dst / "extensions.csv").write_text("student,due,days\nemmy,2026-12-20T12:00:00+01:00,\nrosa,,3\n")
     return dst
 

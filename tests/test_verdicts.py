@@ -185,6 +185,7 @@ def test_grad_with_graph_without_create_graph_fails_publicly_on_the_graph():
     assert "create_graph" in v.hint
 
 
+@pytest.mark.bundled
 def test_every_exercise_has_public_and_hidden_checks_for_each_function():
     for ex in COURSE.exercises:
         for fn in ex.spec.functions:
