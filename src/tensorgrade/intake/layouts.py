@@ -148,8 +148,9 @@ def _folders(tree: Tree, prefix: str, exercises: list[str], mtime: bool):
         else:
             ignored.append(Ignored(entry, "not a submission (expected a folder, .py, .ipynb or .zip per student)"))
             continue
-        if mtime and files:
-            subs[-1].submitted_at = max(f.mtime for f in files.values() if f.mtime).isoformat(timespec="seconds")
+        newest = max((f.mtime for f in files.values() if f.mtime), default=None) if mtime else None
+        if newest is not None:
+            subs[-1].submitted_at = newest.isoformat(timespec="seconds")
     return subs, ignored
 
 
