@@ -155,3 +155,16 @@ def test_the_command_line_survives_the_hostile_class(hostile, tmp_path):
     assert "\x1b" not in proc.stdout and "MarkupError" not in proc.stderr
     assert "Read 11 student(s) from a folders layout" in proc.stdout
     assert "Not graded (" in proc.stdout and "intake.csv" in proc.stdout
+
+
+def test_without_typst_grade_writes_html_reports_and_keeps_every_record(tmp_path, monkeypatch, capsys):
+    import tensorgrade.render.typst as typst_module
+    from tensorgrade.cli import main
+
+    monkeypatch.setattr(typst_module, "available", lambda: False)
+    write_folder(tmp_path / "class" / "alice")
+    out = tmp_path / "out"
+    assert main(["grade", str(tmp_path / "class"), "-o", str(out), "--workers", "1"]) == 0
+    assert "typst package is not installed" in capsys.readouterr().out
+    assert (out / "alice" / "report.html").exists() and not (out / "alice" / "report.pdf").exists()
+    assert (out / "alice" / "record.json").exists()  # stored: the next run reuses it

@@ -140,6 +140,12 @@ def run(args) -> int:
         console.print("[red]--workers must be at least 1[/]")
         return 2
     course = load(args, claim_output=True)  # several assignments: OUT is this assignment's
+    from tensorgrade.render.typst import available
+
+    if args.pdf and not available():  # PDFs come after grading: without typst they would fail every student
+        console.print("[yellow]warning: the typst package is not installed; writing HTML reports only "
+                      "(pip install typst, or pass --no-pdf)[/]")
+        args.pdf = False
     plan = Plan(seed_by=args.seed_by, engine=args.engine)
     started = time.perf_counter()
     progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
