@@ -225,3 +225,10 @@ def test_check_reads_a_single_file_and_a_single_notebook(tmp_path):
     assert sub.status == "ok" and sub.modules == {ex: "submission" for ex in EX}
     (tmp_path / "mine.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": SRC}]}))
     assert read_submission(tmp_path / "mine.ipynb", EX).notebooks == {"submission.py"}
+
+
+def test_a_student_id_is_one_line_of_text(tmp_path):
+    (tmp_path / "c" / "two\nlines").mkdir(parents=True)
+    (tmp_path / "c" / "two\nlines" / "ex1_requires_grad.py").write_text(SRC)
+    (tmp_path / "c" / "bell\x07.py").write_text(SRC)
+    assert sorted(by_student(discover(tmp_path / "c", EX))) == ["bell\\x07", "two\\x0alines"]

@@ -10,6 +10,7 @@ unpacked to disk and no member is read beyond MAX_FILE_BYTES.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import zipfile
 from dataclasses import dataclass
@@ -59,12 +60,16 @@ class Tree:
 
 
 def readable_name(name: str) -> str:
-    """A file name as valid text: bytes that are not UTF-8 are shown as \\xNN (os.fsdecode gives surrogates)."""
+    """A file name as valid, one-line text: bytes that are not UTF-8 (os.fsdecode gives surrogates) and
+    control characters (a newline in a folder name) are shown as \\xNN, so a student id is one line."""
     try:
         name.encode("utf-8")
-        return name
     except UnicodeEncodeError:
-        return os.fsencode(name).decode("utf-8", "backslashreplace")
+        name = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", name)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def from_folder(folder: Path, *, skip: tuple[Path, ...] = ()) -> Tree:
@@ -117,7 +122,7 @@ def from_zip(data_or_path: Path | bytes, name: str, *, max_members: int = MAX_CL
         raise LayoutError(f"{name} holds more than {max_members} files")
     files, refused = {}, []
     for info in infos:
-        path = info.filename.replace("\\", "/").lstrip("/")
+        path = readable_name(info.filename.replace("\\", "/").lstrip("/"))
         if any(part in ("..", "") for part in path.split("/")):
             refused.append(Ignored(path, "an unsafe path inside the zip"))
             continue
