@@ -28,11 +28,11 @@ from tensorgrade.results.gradebook import write_gradebook
 from tensorgrade.results.intake import INTAKE, render_intake_csv
 from tensorgrade.results.model import StudentResult
 from tensorgrade.results.otter import gradescope_dict
-from tensorgrade.results.store import RECORD, RESULTS, load_record, save_record, student_dir, sweep_partial, write_atomic, write_json
-from tensorgrade.results.store import load_records
-from tensorgrade.term import Term, load_term
+from tensorgrade.results.store import (RECORD, RESULTS, load_record, load_records, save_record, student_dir,
+                                       sweep_partial, write_atomic, write_json)
 from tensorgrade.run.sandbox import Zygote
 from tensorgrade.spec.course import Course
+from tensorgrade.term import Term, load_term
 
 GRADEBOOK = "grades.csv"
 
