@@ -21,11 +21,11 @@ def imported_modules(path: Path, top_level_only: bool = False) -> set[str]:
     return names
 
 
-def test_rubric_imports_only_stdlib_torch_and_itself():
+def test_rubric_imports_only_stdlib_torch_itself_and_the_wire_records():
     for path in (SRC / "rubric").glob("*.py"):
         for name in imported_modules(path):
             if name.startswith("tensorgrade"):
-                assert name.startswith("tensorgrade.rubric"), f"{path.name} imports {name}"
+                assert name.startswith("tensorgrade.rubric") or name == "tensorgrade.wire", f"{path.name} imports {name}"
 
 
 CHILD_SIDE = ("tensorgrade.rubric", "tensorgrade.run.policy", "tensorgrade.run.sandbox", "tensorgrade.wire")

@@ -305,15 +305,15 @@ def test_a_class_listed_as_a_function_and_the_reverse(ex7_course):
     assert spec_error(ex7_course) == f"{STUB7}: 'softplus' is a function, but {YML7} lists it as `kind: class`"
 
 
-def test_a_listed_class_missing_and_bans_on_a_class(ex7_course):
+def test_a_listed_class_missing_and_a_ban_on_a_class(ex7_course):
     stub = ex7_course / STUB7
     stub.write_text(stub.read_text().replace("class RoundSTE(", "class RoundSte("))
     assert spec_error(ex7_course) == f"{STUB7}: class 'RoundSTE' (listed in {YML7}) is missing"
     stub.write_text(stub.read_text().replace("class RoundSte(", "class RoundSTE("))
     _edit(ex7_course / YML7, "    kind: class\n    signature: \"class Softplus",
           "    kind: class\n    banned: [torch.func]\n    signature: \"class Softplus")
-    assert spec_error(ex7_course) == (f"{YML7}: functions[0]: banned: is only supported for kind: function "
-                                      "(for a class it would cover the constructor alone, not the methods)")
+    course = load_course(ex7_course)  # a class's ban is enforced in t.run(..., bans_of="Softplus")
+    assert course.exercises[0].spec.functions[0].banned == ["torch.func"]
 
 
 def test_kind_must_be_function_or_class(ex7_course):

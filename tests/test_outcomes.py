@@ -173,9 +173,8 @@ def test_a_backward_run_by_grader_code_without_t_run_is_still_attributed_by_its_
 
     path = SQUARE.mistakes / "backward_raises.py"
     record = run_trial(plain_backward, Trial(module(path), 1, student_files={path.name}))
-    last = record["observations"][-1]
-    assert (last["kind"], last["function"], last["where"]) == ("error", "SquarePlus.backward",
-                                                               "backward_raises.py, line 16")
+    last = record.observations[-1]
+    assert (last.kind, last.function, last.where) == ("error", "SquarePlus.backward", "backward_raises.py, line 16")
 
 
 def test_not_implemented_in_a_stub_class_names_the_class_method():
@@ -200,7 +199,7 @@ def test_a_grader_bug_is_found_on_the_reference_run_with_its_line():
 def test_a_reference_solution_that_raises_is_a_course_bug_not_the_students():
     error = {"kind": "error", "function": "doubled", "error": "RuntimeError", "message": "broken solution",
              "where": None}
-    bug = grader_bug("ex_buggy", "doubled_value", {"observations": [_returns(), error], "inputs": []})
+    bug = grader_bug("ex_buggy", "doubled_value", record(_returns(), error))
     assert bug.text() == ("course bug in solutions/ex_buggy.py: the reference solution fails check doubled_value: "
                           "doubled() raised RuntimeError: broken solution")
     assert status.learner_flags([bug.text()]) == []
@@ -216,7 +215,7 @@ def test_a_grader_choking_only_on_the_students_value_is_not_a_grader_bug():
     reference = run_trial(uses_result, Trial({"doubled": lambda x: 2 * x}, 1))
     student = run_trial(uses_result, Trial({"doubled": lambda x: torch.tensor(2.0)}, 1))  # 0-dim: [0] raises
     assert grader_bug("ex_buggy", "uses_result", reference) is None
-    assert student["observations"][-1]["origin"] == "grader"
+    assert student.observations[-1].origin == "grader"
     v = judge(CheckSpec(id="uses_result", function="doubled", points=1, visibility="public", verifies="v", hint="h"),
               TOL, reference, student)
     assert v.problem.startswith("could not use what the function returned (IndexError:")
@@ -229,7 +228,7 @@ def test_the_trial_api_refuses_values_json_cannot_carry():
     with pytest.raises(GraderError, match="float64"):
         t.expect("x", __import__("numpy").float64(1.5))
     t.expect("shape", (2, 3))
-    assert t.observations[-1]["value"] == [2, 3]  # as JSON gives it back on the student's side
+    assert t.observations[-1].value == [2, 3]  # as JSON gives it back on the student's side
     with pytest.raises(GraderError, match="name"):
         t.expect("x", 1, name="")
 
@@ -265,7 +264,7 @@ def test_t_run_is_a_step_of_its_own_and_calls_inside_it_nest():
     t.run("gradcheck", lambda: [t.call("square_plus", x, name="call") for _ in range(2)])
     assert steps == [("enter", "gradcheck"), ("enter", "square_plus()"), ("leave",), ("enter", "square_plus()"),
                      ("leave",), ("leave",)]
-    assert [o.get("name") for o in t.observations] == ["call", "call"]
+    assert [o.name for o in t.observations] == ["call", "call"]
 
 
 def test_t_run_lets_a_bug_in_the_graders_own_code_through():
@@ -275,9 +274,8 @@ def test_t_run_lets_a_bug_in_the_graders_own_code_through():
     def bad_lambda(t):
         t.run("SquarePlus.backward", lambda: {}["missing"])
 
-    record = run_trial(bad_lambda, Trial({}, 0))
-    last = record["observations"][-1]
-    assert (last["kind"], last["origin"], last["error"]) == ("broken", "grader", "KeyError")
+    last = run_trial(bad_lambda, Trial({}, 0)).observations[-1]
+    assert (last.kind, last.origin, last.error) == ("broken", "grader", "KeyError")
 
 
 def test_torch_complaining_inside_t_run_counts_for_the_code_that_ran():
@@ -285,11 +283,72 @@ def test_torch_complaining_inside_t_run_counts_for_the_code_that_ran():
     x = torch.ones(2)  # does not require grad: torch raises, with no frame of ours below t.run
     with pytest.raises(Exception) as info:
         t.run("SquarePlus.backward", torch.autograd.grad, (x * 2).sum(), x)
-    record = info.value.record
-    assert (record["kind"], record["function"], record["error"]) == ("error", "SquarePlus.backward", "RuntimeError")
+    raised = info.value.record
+    assert (raised.kind, raised.function, raised.error) == ("error", "SquarePlus.backward", "RuntimeError")
+
+
+BANNED_BACKWARD = """
+import torch
+
+class SquarePlus(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x + x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        jac = torch.autograd.functional.jacobian(lambda v: v * v + v, x.detach())  # the banned way
+        return grad @ jac
+
+def square_plus(x):
+    return SquarePlus.apply(x)
+"""
+
+
+def test_a_ban_covers_a_step_run_for_the_class_that_holds_it(tmp_path):
+    from tensorgrade.rubric.ban import banned_code
+
+    path = tmp_path / "ex_square_plus.py"
+    path.write_text(BANNED_BACKWARD)
+    rubric = Rubric("ex_square_plus")
+
+    @rubric.check("backward_value")
+    def backward_value(t):
+        x = torch.tensor([0.5, 2.0], dtype=torch.float64, requires_grad=True)
+        y = t.call("square_plus", x)
+        (g,) = t.run("SquarePlus.backward", torch.autograd.grad, y.sum(), x, bans_of="SquarePlus")
+        t.expect_tensor("the gradient", g)
+
+    banned = {"SquarePlus": banned_code(["torch.autograd.functional"])}
+    student = run_trial(backward_value, Trial(module(path), 0, banned=banned, student_files={path.name}))
+    last = student.observations[-1]
+    assert (last.kind, last.banned, last.function) == ("error", True, "SquarePlus.backward")
+    assert last.message == "torch.autograd.functional.jacobian may not be used in SquarePlus.backward"
+    reference = run_trial(backward_value, Trial(module(SQUARE.solution), 0, banned=banned))
+    assert grader_bug(SQUARE.id, "backward_value", reference) is None  # the solution's backward is allowed
+    v = judge(SPEC, TOL, reference, student)
+    assert v.problem == ("SquarePlus.backward() used an API that is not allowed here: "
+                         "torch.autograd.functional.jacobian may not be used in SquarePlus.backward")
+
+    @rubric.check("backward_unwatched")
+    def backward_unwatched(t):  # without bans_of the step is not watched (documented): the same backward passes
+        x = torch.tensor([0.5, 2.0], dtype=torch.float64, requires_grad=True)
+        (g,) = t.run("SquarePlus.backward", torch.autograd.grad, t.call("square_plus", x).sum(), x)
+        t.expect_tensor("the gradient", g)
+
+    records = [run_trial(backward_unwatched, Trial(module(p), 0, banned=banned, student_files={p.name}))
+               for p in (SQUARE.solution, path)]
+    assert judge(SPEC, TOL, *records).passed
 
 
 # -- named observations ----------------------------------------------------------------------------------
+def record(*observations: dict) -> wire.TrialRecord:
+    """A record as a child would send it (JSON), read the way the grading process reads it."""
+    return wire.TrialRecord.from_json({"observations": list(observations), "inputs": []})
+
+
 def _returns(name=None):
     obs = {"kind": "fact", "what": "what square_plus() returns", "value": "tensor", "show": "a torch.Tensor",
            "role": "returns"}
@@ -305,52 +364,63 @@ SPEC = CheckSpec(id="passes_gradcheck", function="square_plus", points=1, visibi
 
 
 def test_named_observations_match_by_name_whatever_the_number_of_calls():
-    reference = {"observations": [_returns("call")] * 10 + [_passed(True)], "inputs": []}
-    same = {"observations": [_returns("call")] * 9 + [_passed(True)], "inputs": []}
+    reference = record(*[_returns("call")] * 10, _passed(True))
+    same = record(*[_returns("call")] * 9, _passed(True))
     assert judge(SPEC, TOL, reference, same).passed
-    failed = {"observations": [_returns("call")] * 9 + [_passed(False)], "inputs": []}
+    failed = record(*[_returns("call")] * 9, _passed(False))
     v = judge(SPEC, TOL, reference, failed)
     assert (v.passed, v.what, v.problem, v.expected, v.observed) == (False, "passed gradcheck", "not as expected",
                                                                       "yes", "no")
 
 
 def test_a_missing_name_or_an_error_among_named_calls_is_reported():
-    reference = {"observations": [_returns("call")] * 3 + [_passed(True)], "inputs": []}
-    v = judge(SPEC, TOL, reference, {"observations": [_returns("call")] * 3, "inputs": []})
+    reference = record(*[_returns("call")] * 3, _passed(True))
+    v = judge(SPEC, TOL, reference, record(*[_returns("call")] * 3))
     assert (v.what, v.problem) == ("passed gradcheck", "no observation was recorded")
     error = {"kind": "error", "function": "SquarePlus.backward", "error": "ValueError", "message": "no",
              "where": "ex.py, line 3"}
-    v = judge(SPEC, TOL, reference, {"observations": [_returns("call"), error], "inputs": []})
+    v = judge(SPEC, TOL, reference, record(_returns("call"), error))
     assert v.problem == "SquarePlus.backward() raised ValueError: no (ex.py, line 3)"
 
 
 def test_records_without_names_pair_by_position_as_before():
-    ref, stu = [_returns(), _passed(True) | {"name": None}], [_returns()]
+    ref, stu = record(_returns(), _passed(True) | {"name": None}).observations, record(_returns()).observations
     assert paired_observations(ref, stu) == [(ref[0], stu[0]), (ref[1], None)]
-    reference = {"observations": [_returns()] * 3, "inputs": []}
-    student = {"observations": [_returns()] * 2 + [_passed(True) | {"name": None}], "inputs": []}
+    reference = record(*[_returns()] * 3)
+    student = record(*[_returns()] * 2, _passed(True) | {"name": None})
     v = judge(SPEC, TOL, reference, student)  # positional: a different observation at position 3
     assert v.problem == "the check took a different path than expected"
 
 
 def test_gradcheck_that_fails_after_fewer_calls_reads_as_a_failed_gradcheck():
     v, student = verdict(SQUARE, "passes_gradcheck", SQUARE.mistakes / "backward_wrong.py")
-    reference_calls = sum(o.get("name") == "gradcheck call" for o in
+    reference_calls = sum(o.name == "gradcheck call" for o in
                           run_trial(load_rubric(SQUARE.grader, SQUARE.id).checks["passes_gradcheck"],
-                                    Trial(module(SQUARE.solution), 5))["observations"])
-    student_calls = sum(o.get("name") == "gradcheck call" for o in student["observations"])
+                                    Trial(module(SQUARE.solution), 5)).observations)
+    student_calls = sum(o.name == "gradcheck call" for o in student.observations)
     assert student_calls < reference_calls  # the case positional matching got wrong
     assert (v.what, v.problem, v.expected, v.observed) == ("passed gradcheck", "not as expected", "yes", "no")
 
 
 def test_wire_checks_names_and_drops_tracebacks():
-    obs = {"kind": "broken", "origin": "grader", "error": "E", "message": "m", "traceback": "File /secret"}
-    event = wire.from_json(wire.Record("e", "c", {"observations": [obs], "inputs": []}).to_json())
-    assert "traceback" not in event.record["observations"][0]
+    sent = wire.Record("e", "c", wire.TrialRecord((wire.Broken("E", "m", "grader", traceback="File /secret"),)))
+    event = wire.from_json(sent.to_json())
+    assert event.record.observations[0] == wire.Broken("E", "m", "grader")  # no traceback from a child
+    frame = sent.to_json()
+
+    def forged(**observation):
+        return wire.from_json(frame | {"record": {"observations": [observation], "inputs": []}})
+
     with pytest.raises(wire.Malformed, match="name"):
-        wire.from_json(wire.Record("e", "c", {"observations": [{"kind": "fact", "name": 3}]}).to_json())
+        forged(kind="fact", what="w", value=1, show="1", name=3)
     with pytest.raises(wire.Malformed, match="origin"):
-        wire.from_json(wire.Record("e", "c", {"observations": [{"kind": "broken", "origin": "x"}]}).to_json())
+        forged(kind="broken", error="E", message="m", origin="x")
+    with pytest.raises(wire.Malformed, match="not_implemented"):
+        forged(kind="error", function="f", error="E", message="m", not_implemented="yes")
+    with pytest.raises(wire.Malformed, match="show"):
+        forged(kind="fact", what="w", value=1, show=["a list"])
+    with pytest.raises(wire.Malformed, match="unknown observation kind"):
+        forged(kind="verdict", passed=True)
 
 
 # -- in the sandbox ----------------------------------------------------------------------------------
@@ -433,4 +503,5 @@ def test_fixture_records_are_json():
     """What the child sends must survive JSON: a record with a tensor in a fact would have crashed it."""
     rubric = load_rubric(SQUARE.grader, SQUARE.id)
     for check in rubric.checks.values():
-        json.dumps(run_trial(check, Trial(module(SQUARE.solution), 2)))
+        record = run_trial(check, Trial(module(SQUARE.solution), 2))
+        assert wire.TrialRecord.from_json(json.loads(json.dumps(record.to_json())), keep_tracebacks=True) == record

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from tensorgrade.rubric import Rubric, Trial, facts
 from tensorgrade.rubric.ban import banned_code
 from tensorgrade.rubric.trial import run_trial
 from tensorgrade.spec.models import CheckSpec, Tolerance
+from tensorgrade.wire import TrialRecord
 
 THIS_FILE = __file__
 TOL = Tolerance(rtol=1e-5, atol=1e-5)
@@ -250,7 +252,7 @@ def test_exception_with_hostile_str_is_contained():
         raise Nasty()
 
     record = run_trial(rubric.checks["zero_in_place"], Trial({"zero_grad_": zero_grad_}, seed=7))
-    assert record["observations"][-1]["kind"] in ("error", "broken")
+    assert record.observations[-1].kind in ("error", "broken")
 
 
 def test_list_instead_of_tensor_is_a_clear_verdict():
@@ -286,7 +288,7 @@ def test_rubric_choking_on_student_result_is_broken_not_a_crash():
     stu = run_trial(rb.checks["uses_result"],
                     Trial({"grad_of_square_sum": lambda x: torch.tensor([1 + 2j, 3j])}, seed=1))
     # a tensor, as asked; but float() of its complex sum raises inside the rubric
-    assert stu["observations"][-1]["kind"] == "broken", stu["observations"]
+    assert stu.observations[-1].kind == "broken", stu.observations
     v = judge(spec, TOL, ref, stu)
     assert not v.passed
     assert v.problem.startswith("could not use what the function returned")
@@ -316,11 +318,11 @@ def test_no_student_record_without_reason_still_fails():
 
 def test_run_trial_records_inputs_and_observations():
     record = run_trial(rubric.checks["frozen"], Trial(REFERENCE, seed=7))
-    assert [name for name, _ in record["inputs"]] == ["x", "k"]
+    assert [name for name, _ in record.inputs] == ["x", "k"]
     # the call's return kind first, then what the check records
-    assert [o["kind"] for o in record["observations"]] == ["fact", "fact", "tensor", "fact"]
-    assert record["observations"][0]["role"] == "returns"
-    assert record["observations"][2]["value"]["data"] == [1.5, -4.5]
+    assert [o.kind for o in record.observations] == ["fact", "fact", "tensor", "fact"]
+    assert record.observations[0].role == "returns"
+    assert record.observations[2].value["data"] == [1.5, -4.5]
 
 
 def test_rubric_rejects_duplicate_check_ids():
@@ -389,7 +391,7 @@ def test_ban_allows_autograd_grad_row_by_row(jacobian_ban):
 
 def test_ban_catches_autograd_functional_jacobian(jacobian_ban):
     stu, v = grade_jac(lambda f, x: torch.autograd.functional.jacobian(f, x), jacobian_ban)
-    assert stu["observations"][-1]["banned"] is True
+    assert stu.observations[-1].banned is True
     assert not v.passed
     assert "torch.autograd.functional.jacobian" in v.problem
 
@@ -399,13 +401,13 @@ def test_ban_catches_obfuscated_getattr(jacobian_ban):
         return getattr(torch.autograd, "func" + "tional").jacobian(f, x)
 
     stu, v = grade_jac(jacobian_rows, jacobian_ban)
-    assert stu["observations"][-1]["banned"] is True
+    assert stu.observations[-1].banned is True
     assert not v.passed and "not allowed" in v.problem
 
 
 def test_ban_catches_torch_func_jacrev(jacobian_ban):
     stu, v = grade_jac(lambda f, x: torch.func.jacrev(f)(x), jacobian_ban)
-    assert stu["observations"][-1]["banned"] is True
+    assert stu.observations[-1].banned is True
     assert not v.passed and "torch.func" in v.problem
 
 
@@ -415,7 +417,7 @@ def test_ban_reports_switching_the_hook_off(jacobian_ban):
         return ref_jacobian_rows(f, x)
 
     stu, v = grade_jac(jacobian_rows, jacobian_ban)
-    assert stu["observations"][-1]["banned"] is True
+    assert stu.observations[-1].banned is True
     assert not v.passed and "switching off" in v.problem
 
 
@@ -457,7 +459,7 @@ def test_ban_refuses_starting_a_thread_while_the_function_runs(jacobian_ban):
         return ref_jacobian_rows(f, x)
 
     stu, v = grade_jac(jacobian_rows, jacobian_ban)
-    assert stu["observations"][-1]["banned"] is True
+    assert stu.observations[-1].banned is True
     assert not v.passed and "starting a thread" in v.problem
 
 
@@ -607,16 +609,15 @@ def test_a_waived_dtype_is_read_from_the_reference_record_only():
 
     @rb.check("c")
     def c(t):
-        t.expect_tensor("the matrix", t.call("m"))
-        t.observations[-1]["check_dtype"] = False
+        t.expect_tensor("the matrix", t.call("m"), check_dtype=False)
 
     spec = _check("c", "m")
     ref = run_trial(c, Trial({"m": lambda: torch.eye(2, dtype=torch.float64)}, seed=0))
     stu = run_trial(c, Trial({"m": lambda: torch.eye(2)}, seed=0))
     assert judge(spec, TOL, ref, stu).passed
     # a student's record cannot waive the dtype for itself
-    ref["observations"][-1].pop("check_dtype")
-    stu["observations"][-1]["check_dtype"] = False
+    ref = replace(ref, observations=(*ref.observations[:-1], replace(ref.observations[-1], check_dtype=True)))
+    stu = replace(stu, observations=(*stu.observations[:-1], replace(stu.observations[-1], check_dtype=False)))
     v = judge(spec, TOL, ref, stu)
     assert not v.passed and v.problem == "expected dtype float64, observed float32"
 
@@ -625,9 +626,9 @@ def test_a_forged_tensor_record_raises_so_grading_reports_a_malformed_record():
     from tensorgrade.judge.compare import Malformed
 
     ref = run_trial(rb_kinds.checks["lr_at"], Trial(KIND_REFERENCE, seed=1))
-    forged = {"observations": [dict(ref["observations"][0]),
-                               {"kind": "tensor", "what": "the learning rate at step 3", "value": {"type": "tensor"}}],
-              "inputs": []}
+    forged = TrialRecord.from_json({"observations": [ref.observations[0].to_json(),
+                                                     {"kind": "tensor", "what": "the learning rate at step 3",
+                                                      "value": {"type": "tensor"}}], "inputs": []})
     with pytest.raises(Malformed):
         judge(KIND_SPECS["lr_at"], TOL, ref, forged)
 

@@ -232,8 +232,8 @@ def hints_of_the_course() -> list[tuple[str, str]]:
         for check in ex.spec.checks:
             found.append((f"{ex.id}.yml {check.id}", check.hint))
             record = run_trial(rubric.checks[check.id], Trial(reference, 0))
-            found += [(f"graders/{ex.id}.py {check.id}: {o['what']}", o["hint"])
-                      for o in record["observations"] if o.get("hint")]
+            found += [(f"graders/{ex.id}.py {check.id}: {o.what}", o.hint)
+                      for o in record.observations if o.hint]
     return found
 
 

@@ -47,16 +47,14 @@ class GraderBug:
         return f"{statuses.GRADER_BUG}{place} (check {self.check}): {self.error}: {self.message}"[:600]
 
 
-def grader_bug(exercise: str, check: str, reference: dict) -> GraderBug | None:
+def grader_bug(exercise: str, check: str, reference: wire.TrialRecord) -> GraderBug | None:
     """The grader bug a reference record shows (an error or a broken observation), else None."""
-    for obs in reference.get("observations", ()):
-        if obs.get("kind") == "broken":
-            return GraderBug(exercise, check, str(obs.get("where") or ""), str(obs.get("error", "")),
-                             str(obs.get("message", "")), str(obs.get("traceback", "")))
-        if obs.get("kind") == "error":
-            where = f" ({obs['where']})" if obs.get("where") else ""
-            return GraderBug(exercise, check, "", str(obs.get("error", "")),
-                             f"{obs.get('function')}() raised {obs.get('error')}: {obs.get('message')}{where}",
+    for obs in reference.observations:
+        if isinstance(obs, wire.Broken):
+            return GraderBug(exercise, check, obs.where or "", obs.error, obs.message, obs.traceback or "")
+        if isinstance(obs, wire.Raised):
+            where = f" ({obs.where})" if obs.where else ""
+            return GraderBug(exercise, check, "", obs.error, f"{obs.function}() raised {obs.error}: {obs.message}{where}",
                              solution=True)
     return None
 

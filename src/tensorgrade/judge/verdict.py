@@ -8,9 +8,11 @@ verdict reads only plain data; tolerance and hints come from the course
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Sequence
 
 from tensorgrade.judge.compare import Mismatch, compare, numbers_close
 from tensorgrade.spec.models import CheckSpec, Tolerance
+from tensorgrade.wire import ENDS_A_TRIAL, Broken, Fact, Observation, Raised, TrialRecord, Value
 
 
 class ReferenceFailed(Exception):
@@ -46,20 +48,18 @@ class Verdict:
         return "\n".join(lines)
 
 
-def _error_verdict(stu: dict, hint: str) -> Verdict:
-    fn = stu.get("function", "the function")
-    if stu.get("missing"):
+def _error_verdict(stu: Raised, hint: str) -> Verdict:
+    fn = stu.function or "the function"
+    if stu.missing:
         return Verdict(False, problem=f"{fn}() is not defined in your code",
                        hint=f"Define a function named {fn} with the signature given in the exercise.")
-    if stu.get("not_implemented"):
+    if stu.not_implemented:
         return Verdict(False, problem=f"{fn}() is not implemented yet",
                        hint=f"Replace the `raise NotImplementedError` in {fn}() with your code.")
-    where = f" ({stu['where']})" if stu.get("where") else ""
-    if stu.get("banned"):
-        return Verdict(False, problem=f"{fn}() used an API that is not allowed here: {stu.get('message', '')}",
-                       hint=hint)
-    return Verdict(False, problem=f"{fn}() raised {stu.get('error', 'an error')}: {stu.get('message', '')}{where}",
-                   hint=hint)
+    where = f" ({stu.where})" if stu.where else ""
+    if stu.banned:
+        return Verdict(False, problem=f"{fn}() used an API that is not allowed here: {stu.message}", hint=hint)
+    return Verdict(False, problem=f"{fn}() raised {stu.error or 'an error'}: {stu.message}{where}", hint=hint)
 
 
 def facts_match(expected, observed, tol: Tolerance) -> bool:
@@ -73,11 +73,11 @@ def facts_match(expected, observed, tol: Tolerance) -> bool:
     return observed == expected and type(observed) is type(expected)
 
 
-def _shown(ref: dict, stu: dict) -> tuple[str, str]:
+def _shown(ref: Fact, stu: Fact) -> tuple[str, str]:
     """The two facts as shown; if different values would read alike, each gets its exact value too."""
-    exp, obs = str(ref.get("show"))[:500], str(stu.get("show"))[:500]
+    exp, obs = ref.show[:500], stu.show[:500]
     if exp == obs:
-        exp, obs = f"{exp} ({ref.get('value')!r})", f"{obs} ({stu.get('value')!r})"
+        exp, obs = f"{exp} ({ref.value!r})", f"{obs} ({stu.value!r})"
     return exp, obs
 
 
@@ -87,68 +87,64 @@ NUMBER_KINDS = frozenset({"int", "float", "tensor", "float16", "float32", "float
                           "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
 
 
-def _returns_a_number(ref: dict, stu: dict) -> bool:
-    return ref.get("role") == "returns" and ref.get("value") in ("int", "float") and stu.get("value") in NUMBER_KINDS
+def _returns_a_number(ref: Fact, stu: Fact) -> bool:
+    return (ref.role == "returns" and ref.value in ("int", "float") and isinstance(stu.value, str)
+            and stu.value in NUMBER_KINDS)
 
 
-def _fact_verdict(ref: dict, stu: dict, hint: str, tol: Tolerance) -> Verdict | None:
-    if facts_match(ref.get("value"), stu.get("value"), tol) or _returns_a_number(ref, stu):
+def _fact_verdict(ref: Fact, stu: Fact, hint: str, tol: Tolerance) -> Verdict | None:
+    if facts_match(ref.value, stu.value, tol) or _returns_a_number(ref, stu):
         return None
-    if ref.get("role") == "returns":  # one wording for every wrong return type
-        return Verdict(False, what=ref["what"], problem=f"expected {ref.get('show')}, got {str(stu.get('show'))[:200]}",
-                       hint=hint)
+    if ref.role == "returns":  # one wording for every wrong return type
+        return Verdict(False, what=ref.what, problem=f"expected {ref.show}, got {stu.show[:200]}", hint=hint)
     exp, obs = _shown(ref, stu)
-    return Verdict(False, what=ref["what"], problem="not as expected", expected=exp, observed=obs, hint=hint)
+    return Verdict(False, what=ref.what, problem="not as expected", expected=exp, observed=obs, hint=hint)
 
 
-def unimplemented_verdict(student: dict | None) -> Verdict | None:
+def unimplemented_verdict(student: TrialRecord | None) -> Verdict | None:
     """The verdict for a check whose very first step met a missing or unimplemented function, else None.
 
     Such a verdict shows no expected values or inputs, so the reference need not run
     (untouched stubs are common in real classes).
     """
-    first = ((student or {}).get("observations") or [None])[0]
-    if isinstance(first, dict) and first.get("kind") == "error" and (first.get("not_implemented")
-                                                                      or first.get("missing")):
+    first = student.observations[0] if student is not None and student.observations else None
+    if isinstance(first, Raised) and (first.not_implemented or first.missing):
         return _error_verdict(first, "")
     return None
 
 
-def judge(check: CheckSpec, tolerance: Tolerance, reference: dict, student: dict | None,
+def judge(check: CheckSpec, tolerance: Tolerance, reference: TrialRecord, student: TrialRecord | None,
           stopped: str | None = None) -> Verdict:
     """Pass or fail `check`, explaining the first difference between the two records.
 
     `student` is None when the student's process never delivered a record for
     this check; `stopped` then says why (timeout, crash, ...).
     """
-    inputs = tuple(tuple(pair) for pair in reference.get("inputs", ()))
-    ref_obs = reference["observations"]
+    inputs = reference.inputs
+    ref_obs = reference.observations
     for obs in ref_obs:
-        if obs.get("kind") in ("error", "broken"):
+        if isinstance(obs, ENDS_A_TRIAL):
             raise ReferenceFailed(f"the reference solution fails check '{check.id}': {obs}")
     if student is None:
         return Verdict(False, problem=stopped or "no result was produced", hint=check.hint, inputs=inputs)
-    stu_obs = student.get("observations") or []
-    for ref, stu in paired_observations(ref_obs, stu_obs):
-        hint = ref.get("hint") or check.hint
+    for ref, stu in paired_observations(ref_obs, student.observations):
+        hint = ref.hint or check.hint
         if stu is None:
-            return Verdict(False, what=ref["what"], problem="no observation was recorded", hint=hint, inputs=inputs)
-        kind = stu.get("kind")
-        if kind == "error":
+            return Verdict(False, what=ref.what, problem="no observation was recorded", hint=hint, inputs=inputs)
+        if isinstance(stu, Raised):
             v = _error_verdict(stu, check.hint)
-            return v if stu.get("not_implemented") or stu.get("missing") else replace(v, inputs=inputs)
-        if kind == "broken":
-            return Verdict(False, what=ref["what"],
-                           problem=f"could not use what the function returned ({stu.get('error')}: {stu.get('message')})",
+            return v if stu.not_implemented or stu.missing else replace(v, inputs=inputs)
+        if isinstance(stu, Broken):
+            return Verdict(False, what=ref.what,
+                           problem=f"could not use what the function returned ({stu.error}: {stu.message})",
                            hint=hint, inputs=inputs)
-        if kind != ref["kind"] or stu.get("what") != ref["what"]:
-            return Verdict(False, what=ref["what"], problem="the check took a different path than expected",
+        if type(stu) is not type(ref) or stu.what != ref.what:
+            return Verdict(False, what=ref.what, problem="the check took a different path than expected",
                            hint=hint, inputs=inputs)
-        if kind == "tensor":
-            m: Mismatch | None = compare(ref["value"], stu.get("value"), tolerance,
-                                         check_dtype=ref.get("check_dtype", True) is not False)
+        if isinstance(ref, Value):
+            m: Mismatch | None = compare(ref.value, stu.value, tolerance, check_dtype=ref.check_dtype)
             if m is not None:
-                return Verdict(False, what=ref["what"], problem=m.problem, expected=m.expected,
+                return Verdict(False, what=ref.what, problem=m.problem, expected=m.expected,
                                observed=m.observed, details=m.details, hint=hint, inputs=inputs)
         else:
             v = _fact_verdict(ref, stu, hint, tolerance)
@@ -158,7 +154,8 @@ def judge(check: CheckSpec, tolerance: Tolerance, reference: dict, student: dict
 
 
 # -- named observations (t.observe, name=...): matched by name where the number of calls varies ----------------
-def paired_observations(ref_obs: list[dict], stu_obs: list[dict]) -> list[tuple[dict, dict | None]]:
+def paired_observations(ref_obs: Sequence[Observation], stu_obs: Sequence[Observation]
+                        ) -> list[tuple[Observation, Observation | None]]:
     """Each reference observation with the student's observation it is judged against, in the reference's order.
 
     A record without names pairs by position, exactly as always. With names, unnamed observations
@@ -168,17 +165,17 @@ def paired_observations(ref_obs: list[dict], stu_obs: list[dict]) -> list[tuple[
     fewer repeats of a name are no failure. Where the student's side runs out, the error that ended
     the student's trial stands in (it is the first thing that went wrong), else None.
     """
-    if not any(o.get("name") for o in (*ref_obs, *stu_obs)):
+    if not any(o.name for o in (*ref_obs, *stu_obs)):
         return [(ref, stu_obs[i] if i < len(stu_obs) else None) for i, ref in enumerate(ref_obs)]
-    last = stu_obs[-1] if stu_obs and stu_obs[-1].get("kind") in ("error", "broken") else None
-    streams: dict[str | None, list[dict]] = {}
+    last = stu_obs[-1] if stu_obs and isinstance(stu_obs[-1], ENDS_A_TRIAL) else None
+    streams: dict[str | None, list[Observation]] = {}
     for obs in stu_obs:
         if obs is not last:
-            streams.setdefault(obs.get("name"), []).append(obs)
+            streams.setdefault(obs.name, []).append(obs)
     seen: dict[str | None, int] = {}
-    pairs: list[tuple[dict, dict | None]] = []
+    pairs: list[tuple[Observation, Observation | None]] = []
     for ref in ref_obs:
-        key = ref.get("name")
+        key = ref.name
         k = seen[key] = seen.get(key, -1) + 1
         mine = streams.get(key, [])
         if k < len(mine):

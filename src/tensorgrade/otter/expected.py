@@ -34,6 +34,7 @@ from pathlib import Path
 from tensorgrade import seeds
 from tensorgrade.spec.course import Course
 from tensorgrade.spec.errors import SpecError
+from tensorgrade.wire import TrialRecord
 
 BUNDLE = "tensorgrade_otter.json"
 FORMAT = 1
@@ -74,7 +75,7 @@ def public_grader_source(source: str, hidden: set[str], filename: str = "<grader
 def make_bundle(course: Course, reference, *, key: str, public_only: bool) -> dict:
     """The bundle for one seed key: check code, specs, seeds and expected records.
 
-    `reference` is anything with `.record(exercise, check, seed) -> dict` (normally
+    `reference` is anything with `.record(exercise, check, seed) -> TrialRecord` (normally
     `run.reference.Reference`).
     """
     base = course.spec.grading.seed
@@ -97,7 +98,7 @@ def make_bundle(course: Course, reference, *, key: str, public_only: bool) -> di
                 "spec": c.model_dump(mode="json"),
                 "tolerance": ex.spec.tolerance_for(c.id).model_dump(mode="json"),
                 "seed": seed,
-                "expected": reference.record(ex.id, c.id, seed),
+                "expected": reference.record(ex.id, c.id, seed).to_json(),
             }
         exercises[ex.id] = entry
     return {"format": FORMAT, "assignment": course.spec.assignment.id, "seed_key": key,
@@ -126,11 +127,11 @@ class StoredReference:
     def __init__(self, bundle: dict | Path):
         self.bundle = read_bundle(bundle) if isinstance(bundle, (str, Path)) else bundle
 
-    def record(self, exercise: str, check: str, seed: int) -> dict:
+    def record(self, exercise: str, check: str, seed: int) -> TrialRecord:
         entry = self.bundle["exercises"].get(exercise, {}).get("checks", {}).get(check)
         if entry is None:
             raise SpecError(f"{BUNDLE}: no stored expectation for check '{check}' of '{exercise}'")
         if entry["seed"] != seed:
             raise SpecError(f"{BUNDLE}: the stored expectation of '{check}' is for other inputs "
                             f"(seed {entry['seed']}, asked {seed}); rebuild the distribution")
-        return entry["expected"]
+        return TrialRecord.from_json(entry["expected"], keep_tracebacks=True)

@@ -74,6 +74,7 @@ def evaluate(env: dict, exercise: str, check: str):
     from tensorgrade.judge.verdict import judge
     from tensorgrade.rubric.trial import Trial, run_trial
     from tensorgrade.spec.models import CheckSpec, Tolerance
+    from tensorgrade.wire import TrialRecord
 
     path, bundle = _bundle()
     ex = bundle["exercises"][exercise]
@@ -81,7 +82,8 @@ def evaluate(env: dict, exercise: str, check: str):
     rubric = _rubric(path, exercise, ex["grader"])
     trial = Trial(env, entry["seed"], banned=_bans(path, exercise, ex.get("banned", {})))
     record = run_trial(rubric.checks[check], trial)
-    return judge(CheckSpec(**entry["spec"]), Tolerance(**entry["tolerance"]), entry["expected"], record)
+    expected = TrialRecord.from_json(entry["expected"])
+    return judge(CheckSpec(**entry["spec"]), Tolerance(**entry["tolerance"]), expected, record)
 
 
 def run_check(env: dict, exercise: str, check: str) -> None:

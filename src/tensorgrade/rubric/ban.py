@@ -112,7 +112,10 @@ class Ban:
     """Context manager: raise BannedCall if banned code runs inside the block (or a thread is started)."""
 
     def __init__(self, banned: Banned | None, function: str):
+        """`function` names what runs: a function ("jacobian" → "jacobian()") or a step's label
+        ("SquarePlus.backward", shown as it is)."""
         self.banned, self.function = banned, function
+        self.shown = function if "." in function or "(" in function or " " in function else f"{function}()"
         self.violation: str | None = None
         self.closing = False
 
@@ -128,7 +131,7 @@ class Ban:
                 hit = codes.get(id(frame.f_code))
                 if hit is not None:
                     state.violation = state.violation or hit
-                    raise BannedCall(f"{hit} may not be used in {function}()")
+                    raise BannedCall(f"{hit} may not be used in {shown}")
             elif event == "c_call":
                 hit = cfuncs.get(id(arg))
                 if hit is None and arg in starters:
@@ -137,8 +140,9 @@ class Ban:
                     hit = "switching off the check for banned APIs"
                 if hit is not None:
                     state.violation = state.violation or hit
-                    raise BannedCall(f"{hit} may not be used in {function}()")
+                    raise BannedCall(f"{hit} may not be used in {shown}")
 
+        shown = self.shown
         self._hook = hook
         _setprofile(hook)
         return self
@@ -153,5 +157,5 @@ class Ban:
             self.violation = "switching off the check for banned APIs"
         if self.violation is not None and exc[0] is None:
             # A caught BannedCall does not make the call legal: the violation sticks.
-            raise BannedCall(f"{self.violation} may not be used in {self.function}()")
+            raise BannedCall(f"{self.violation} may not be used in {self.shown}")
         return False

@@ -5,12 +5,12 @@ solution (trusted process) and once on the student's code (sandboxed child).
 A Trial never judges; it records what it saw. The judge compares the two
 records in the grading process.
 
-Observation kinds:
-- "tensor": a value compared by dtype, shape and closeness;
-- "fact": a plain value (bool, str, number) compared exactly, shown with `show`;
-- "error": student code raised (in `t.call`, in `t.run`, or wherever the traceback says it ran);
+Observation kinds (typed records in `tensorgrade.wire`, the module both sides of the sandbox import):
+- `Value` ("tensor"): a value compared by its kind: dtype, shape and closeness for tensors;
+- `Fact` ("fact"): a plain value (bool, str, number) compared exactly (numbers within tolerance), shown with `show`;
+- `Raised` ("error"): student code raised (in `t.call`, in `t.run`, or wherever the traceback says it ran);
   the trial ends there;
-- "broken": the check could not go on with what the student's code gave back; `origin` says
+- `Broken` ("broken"): the check could not go on with what the student's code gave back; `origin` says
   whose frame raised: "grader" (the check's own code) or "engine" (tensorgrade's rubric code).
   Where the reference's record is broken too, the grader itself is at fault (grading.py decides).
 
@@ -27,12 +27,13 @@ from __future__ import annotations
 import os
 import random
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from tensorgrade.rubric import encode as _encode
 from tensorgrade.rubric import facts, safe
 from tensorgrade.rubric.ban import Ban, BannedCall, Banned
+from tensorgrade.wire import Broken, Fact, Observation, Raised, TrialRecord, Value
 
 _BaseException = BaseException
 _ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the tensorgrade package
@@ -46,8 +47,8 @@ class GraderError(TypeError):
 class StudentFailed(Exception):
     """Internal: the student's function raised; carries the error observation."""
 
-    def __init__(self, record: dict):
-        super().__init__(record.get("message", ""))
+    def __init__(self, record: Raised):
+        super().__init__(record.message)
         self.record = record
 
 
@@ -139,7 +140,7 @@ class Trial:
         self.functions = functions
         self.seed = seed
         self.rng = random.Random(seed)
-        self.observations: list[dict] = []
+        self.observations: list[Observation] = []
         self.inputs: list[tuple[str, str]] = []
         self._banned = banned or {}
         self._on_call = on_call
@@ -157,8 +158,7 @@ class Trial:
         """
         fn = self.functions.get(function)
         if fn is None or not callable(fn):
-            raise StudentFailed({"kind": "error", "function": function, "error": "Missing",
-                                 "message": f"{function}() is not defined", "missing": True})
+            raise StudentFailed(Raised(function, "Missing", f"{function}() is not defined", missing=True))
         self._enter(f"{function}()")
         try:
             with Ban(self._banned.get(function), function):
@@ -167,12 +167,12 @@ class Trial:
             raise StudentFailed(self._error_record(function, exc)) from None
         finally:
             self._leave()
-        self.expect(f"what {function}() returns", facts.kind(result), show=_article(facts.kind(result)),
-                    hint=f"Return what the exercise asks {function}() to return.", name=name)
-        self.observations[-1]["role"] = "returns"
+        kind = facts.kind(result)
+        self._record(Fact(f"what {function}() returns", kind, _article(kind),
+                          f"Return what the exercise asks {function}() to return.", role="returns"), name)
         return result
 
-    def run(self, label: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    def run(self, label: str, fn: Callable, *args: Any, bans_of: str | None = None, **kwargs: Any) -> Any:
         """Run `fn(*args, **kwargs)`, which runs student code outside `call`, as a step of its own.
 
         For a custom autograd.Function's backward during `backward()`, a hook, or
@@ -180,13 +180,17 @@ class Trial:
         and in the time limit's message; the step gets its own deadline. An exception raised in
         student code (or by torch on what it gave back) ends the trial as that code's error; one
         raised by the grader's own code in `fn` propagates as a grader error. `t.call` inside
-        `fn` works as usual.
+        `fn` works as usual. `bans_of="SquarePlus"` enforces that listed function's (or class's)
+        `banned` modules for the whole step: everything `fn` runs, so `fn` itself must not use them.
         """
         self._enter(label)
         try:
-            return fn(*args, **kwargs)
+            with Ban(self._banned.get(bans_of) if bans_of else None, label):
+                return fn(*args, **kwargs)
         except StudentFailed:
             raise
+        except BannedCall as exc:  # raised by the ban's hook (our frame) on the student's behalf
+            raise StudentFailed(self._error_record(label, exc)) from None
         except _BaseException as exc:
             # from the frames inside fn: student code, or torch on its behalf, is the code that ran
             where = origin(exc.__traceback__.tb_next, self._student_files, self.grader_file)
@@ -204,21 +208,14 @@ class Trial:
         if self._after_call:
             self._after_call()
 
-    def _error_record(self, name: str, exc: BaseException, where: Origin | None = None) -> dict:
+    def _error_record(self, name: str, exc: BaseException, where: Origin | None = None) -> Raised:
         where = where or origin(exc.__traceback__, self._student_files, self.grader_file)
         not_implemented = isinstance(exc, NotImplementedError)
         if not_implemented and where.who == "student" and where.function:
             name = where.function  # a stub class's forward: "SquarePlus.forward is not implemented yet"
-        return {
-            "kind": "error",
-            "function": name,
-            "error": type(exc).__name__,
-            "message": exception_message(exc),
-            "where": where.where if where.who == "student" else student_location(exc.__traceback__,
-                                                                               self._student_files),
-            "not_implemented": not_implemented,
-            "banned": isinstance(exc, BannedCall),
-        }
+        place = where.where if where.who == "student" else student_location(exc.__traceback__, self._student_files)
+        return Raised(name, type(exc).__name__, exception_message(exc), place, not_implemented,
+                      isinstance(exc, BannedCall))
 
     # -- recording --------------------------------------------------------
     def given(self, name: str, value: Any) -> Any:
@@ -231,10 +228,7 @@ class Trial:
         """`value` must match the reference's, compared by its kind (see judge/compare.py): a tensor of the
         same dtype (unless `check_dtype=False`: only where the exercise does not name a dtype) and shape,
         close in value; a number within tolerance; a tuple or list item by item."""
-        observation = {"kind": "tensor", "what": what, "value": _encode.encode(value), "hint": hint}
-        if not check_dtype:
-            observation["check_dtype"] = False  # read from the reference's record only (judge/verdict.py)
-        self._record(observation, name)
+        self._record(Value(what, _encode.encode(value), hint, check_dtype=check_dtype), name)
 
     expect_value = expect_tensor  # the same call, named for values that are not tensors
 
@@ -246,8 +240,7 @@ class Trial:
             show = facts.yes_no(value)
         if show is not None and not isinstance(show, str):
             raise GraderError(f"t.expect(show=...) takes a string, got {type(show).__name__}")
-        self._record({"kind": "fact", "what": what, "value": value,
-                      "show": show if show is not None else repr(value), "hint": hint}, name)
+        self._record(Fact(what, value, show if show is not None else repr(value), hint), name)
 
     def observe(self, name: str, value: Any, *, what: str | None = None, show: str | None = None,
                 hint: str | None = None) -> None:
@@ -267,11 +260,11 @@ class Trial:
         path = facts.graph_path(y, x)
         self.expect(what, path is not None, show=facts.show_path(path), hint=hint, name=name)
 
-    def _record(self, observation: dict, name: str | None) -> None:
+    def _record(self, observation: Observation, name: str | None) -> None:
         if name is not None:
-            if not isinstance(name, str) or not name:
+            if not isinstance(name, str) or not name or len(name) > 200:
                 raise GraderError(f"an observation's name must be a non-empty string, got {name!r}"[:200])
-            observation["name"] = name
+            observation = replace(observation, name=name)
         self.observations.append(observation)
 
 
@@ -308,8 +301,8 @@ def _show_input(value: Any) -> str:
     return text if isinstance(text, str) else _encode.short_repr(value)
 
 
-def run_trial(check: Callable[[Trial], None], trial: Trial) -> dict:
-    """Run one check; always return a record {'observations': [...], 'inputs': [...]}, never raise.
+def run_trial(check: Callable[[Trial], None], trial: Trial) -> TrialRecord:
+    """Run one check; always return its record (observations and inputs), never raise.
 
     An exception that escapes the check is filed by who raised it (see `origin`): student code
     (a custom backward run by the grader's `backward()`, a hook) as that code's error; the
@@ -330,15 +323,11 @@ def run_trial(check: Callable[[Trial], None], trial: Trial) -> dict:
             raise  # KeyboardInterrupt and SystemExit not raised by student code are not ours to swallow
         else:
             who = "grader" if isinstance(exc, GraderError) or where.who == "grader" else "engine"
-            broken = {"kind": "broken", "error": type(exc).__name__, "message": exception_message(exc, 300),
-                      "origin": who}
-            line = _grader_line(exc.__traceback__, trial.grader_file)  # the check's line that raised or called in
-            if line:
-                broken["where"] = line
-            if trial._tracebacks:
-                broken["traceback"] = grader_traceback(exc)
-            trial.observations.append(broken)
-    return {"observations": trial.observations, "inputs": trial.inputs}
+            trial.observations.append(Broken(
+                type(exc).__name__, exception_message(exc, 300), who,
+                _grader_line(exc.__traceback__, trial.grader_file),  # the check's line that raised or called in
+                grader_traceback(exc) if trial._tracebacks else None))
+    return TrialRecord(tuple(trial.observations), tuple(trial.inputs))
 
 
 def _grader_line(tb, grader_file: str | None) -> str | None:

@@ -24,7 +24,7 @@ import json
 import sys
 from typing import Callable
 
-from tensorgrade.wire import ImportError_, Imported, Record
+from tensorgrade.wire import Broken, ImportError_, Imported, Record, TrialRecord
 from tensorgrade.rubric.ban import Banned, banned_code
 from tensorgrade.rubric.registry import Rubric, rubric_from_source
 from tensorgrade.rubric.trial import Trial, run_trial, student_location
@@ -171,15 +171,14 @@ def run(job: dict, emit: Callable[[dict], None], progress) -> None:
             emit(Record(ex_id, check["id"], _sendable(record), **news()).to_json())
 
 
-def _sendable(record: dict) -> dict:
+def _sendable(record: TrialRecord) -> TrialRecord:
     """The record, or one that says the check recorded something JSON cannot hold (a grader bug)."""
     try:
-        json.dumps(record, allow_nan=True)
+        json.dumps(record.to_json(), allow_nan=True)
         return record
-    except (TypeError, ValueError, RecursionError) as exc:
-        return {"observations": [{"kind": "broken", "origin": "grader", "error": type(exc).__name__,
-                                  "message": f"the check recorded a value that cannot be sent: {exc}"[:300]}],
-                "inputs": []}
+    except (TypeError, ValueError, RecursionError, AttributeError) as exc:  # AttributeError: not an Observation
+        message = f"the check recorded a value that cannot be sent: {exc}"[:300]
+        return TrialRecord((Broken(type(exc).__name__, message, "grader"),))
 
 
 def _cap(text: str) -> str:

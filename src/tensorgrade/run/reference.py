@@ -14,6 +14,7 @@ from pathlib import Path
 from tensorgrade.rubric.registry import Rubric, load_rubric
 from tensorgrade.rubric.trial import Trial, run_trial
 from tensorgrade.spec.course import Course
+from tensorgrade.wire import TrialRecord
 
 
 def _load_module(path: Path, name: str):
@@ -39,5 +40,5 @@ class Reference:
         # covers every check of the course without letting memory grow with the class.
         self.record = lru_cache(maxsize=256)(self._record)
 
-    def _record(self, exercise: str, check: str, seed: int) -> dict:
+    def _record(self, exercise: str, check: str, seed: int) -> TrialRecord:
         return run_trial(self.rubrics[exercise].checks[check], Trial(self.solutions[exercise], seed))

@@ -39,15 +39,9 @@ class FunctionSpec(Strict):
         "function", description="function, or class: then its methods' signatures are compared too")
     signature: str = Field(min_length=1, description="as students see it, e.g. 'accumulate(f, x, times) -> Tensor'")
     summary: str = Field(min_length=1, description="one line: what the function must do")
-    banned: list[str] = Field(default_factory=list, description="modules that may not be used while it runs")
-
-    @model_validator(mode="after")
-    def _bans_need_a_function(self) -> "FunctionSpec":
-        if self.kind == "class" and self.banned:
-            # a ban is enforced while t.call runs the name: for a class that is only its constructor
-            raise ValueError("banned: is only supported for kind: function (for a class it would cover "
-                             "the constructor alone, not the methods)")
-        return self
+    banned: list[str] = Field(default_factory=list, description=(
+        "modules that may not be used while it runs: in t.call of this name, and in steps run with "
+        "t.run(..., bans_of=name) (a class's methods)"))
 
 
 class CheckSpec(Strict):
