@@ -82,3 +82,26 @@ def test_the_command_line_starts_without_torch_pydantic_otter_or_rich():
             "'jinja2', 'copydetect', 'distributed'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_loading_a_course_imports_no_torch():
+    """`check` starts its sandbox before this process imports torch: loading the course must not import it
+    (the graders' check ids are read from their syntax trees)."""
+    course = Path(__file__).parent / "fixtures" / "engine_course"
+    code = ("import sys; from tensorgrade.spec.course import load_course; "
+            f"load_course({str(course)!r}); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_console_script_skips_teardown_but_keeps_exit_codes_and_output(tmp_path):
+    """cli.entry leaves through os._exit after every atexit handler: output still flushed, codes kept."""
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "tensorgrade.cli", *args], capture_output=True, text=True)
+
+    version = cli("--version")  # argparse prints into a pipe (buffered) and raises SystemExit(0)
+    assert (version.returncode, version.stdout.startswith("tensorgrade ")) == (0, True)
+    bogus = cli("--bogus")
+    assert bogus.returncode == 2 and "unrecognized arguments" in bogus.stderr
+    missing = cli("check", "--course", str(tmp_path))
+    assert missing.returncode == 2 and "course error" in missing.stderr and "course.yml" in missing.stderr

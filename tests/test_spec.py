@@ -318,3 +318,35 @@ def test_cli_validate_broken_course_exits_2_with_message_and_no_traceback(course
     assert proc.returncode == 2
     assert f"{EX2}: checks[3].points: must be a positive number" in proc.stderr.splitlines()
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+
+
+def test_check_ids_are_read_from_the_graders_syntax_tree():
+    from tensorgrade.spec.course import declared_checks
+
+    source = '@rubric.check("a")\ndef a(t):\n    pass\n\n@rubric.check("b")\ndef b(t):\n    pass\n'
+    assert declared_checks(source) == ["a", "b"]
+    # registered some other way: the syntax tree cannot tell, so the grader is loaded
+    assert declared_checks('for name in ("a", "b"):\n    rubric.check(name)(make(name))\n') is None
+    assert declared_checks('CHECK = "a"\n@rubric.check(CHECK)\ndef a(t):\n    pass\n') is None
+    assert declared_checks("def broken(:\n") is None
+
+
+def test_a_grader_registering_checks_in_a_loop_is_loaded_and_checked(course):
+    grader = course / "graders" / "ex2_zero_grad.py"
+    grader.write_text(grader.read_text(encoding="utf-8")
+                      + '\n\nfor _extra in ("bonus",):\n    rubric.check(_extra)(lambda t: None)\n', encoding="utf-8")
+    assert spec_error(course) == (
+        "graders/ex2_zero_grad.py: checks ['bonus'] are not declared in exercises/ex2_zero_grad.yml"
+    )
+
+
+def test_a_grader_that_reads_right_but_fails_on_import_is_a_course_error_where_it_is_loaded(course):
+    from tensorgrade.run.reference import Reference
+
+    grader = course / "graders" / "ex2_zero_grad.py"
+    grader.write_text("import no_such_module_here\n" + grader.read_text(encoding="utf-8"), encoding="utf-8")
+    loaded = load_course(course)  # the check ids match: loading reads only the syntax tree
+    with pytest.raises(SpecError) as info:
+        Reference(loaded)
+    assert str(info.value) == ("graders/ex2_zero_grad.py: cannot load the grader: ModuleNotFoundError: "
+                               "No module named 'no_such_module_here'")

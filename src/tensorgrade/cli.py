@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import sys
 
 from tensorgrade import __version__
@@ -46,5 +48,34 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+_exit_code = 1  # until main() returns: an uncaught exception has printed its traceback and exits 1
+
+
+def _exit_without_teardown() -> None:
+    """The last atexit handler: flush, then leave without freeing every module (torch's take ~1 s).
+
+    Registered first, so it runs after every other handler (LIFO): temporary folders, Dask and
+    logging have been closed by then; only the interpreter's own teardown is skipped.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(_exit_code)
+
+
+def entry() -> None:
+    """The `tensorgrade` console script (and `python -m tensorgrade.cli`)."""
+    global _exit_code
+    atexit.register(_exit_without_teardown)
+    try:
+        _exit_code = main()
+    except SystemExit as exc:  # argparse's --help (0) and usage errors (2)
+        _exit_code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        raise
+    sys.exit(_exit_code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

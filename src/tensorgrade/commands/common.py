@@ -111,12 +111,14 @@ def load(args, *, layout: str = "course", guess: bool = False, claim_output: boo
 
 
 @contextlib.contextmanager
-def grader(course: "Course", plan: "Plan", *, reference=None, hide: list[Path] = (), warm_func: bool = True):
+def grader(course: "Course", plan: "Plan", *, reference=None, hide: list[Path] = (), warm_func: bool = True,
+           prepare_for: str | None = None):
     """A Grader with one warm sandbox zygote; the zygote is gone when the block ends.
 
     The zygote is started first, on a thread, before this process imports torch: the two
     imports overlap. `reference` gives expected records: the course's solutions by default,
     or a callable returning stored records (the student distribution has no solutions).
+    `prepare_for` (one student, for `check`) runs the reference's checks while the zygote starts.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -133,10 +135,13 @@ def grader(course: "Course", plan: "Plan", *, reference=None, hide: list[Path] =
 
             expected = reference() if callable(reference) else reference
             expected = expected if expected is not None else Reference(course)
+            graded = Grader(course, None, expected, plan)
+            if prepare_for is not None:
+                graded.prepare(prepare_for)
         except BaseException:
             with contextlib.suppress(Exception):
                 starting.result().close()
             raise
-        zygote = starting.result()
+        graded.runner = zygote = starting.result()
     with zygote:
-        yield Grader(course, zygote, expected, plan)
+        yield graded

@@ -11,9 +11,9 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
-from tensorgrade.rubric.registry import Rubric, load_rubric
+from tensorgrade.rubric.registry import Rubric
 from tensorgrade.rubric.trial import Trial, run_trial
-from tensorgrade.spec.course import Course
+from tensorgrade.spec.course import Course, load_grader
 from tensorgrade.wire import TrialRecord
 
 
@@ -32,7 +32,8 @@ class Reference:
 
         torch.set_num_threads(1)
         self.course = course
-        self.rubrics: dict[str, Rubric] = {ex.id: load_rubric(ex.grader, ex.id) for ex in course.exercises}
+        self.rubrics: dict[str, Rubric] = {ex.id: load_grader(ex.spec, ex.grader, course.relative)
+                                           for ex in course.exercises}
         self.solutions = {
             ex.id: vars(_load_module(ex.solution, f"tensorgrade_solution_{ex.id}")) for ex in course.exercises
         }

@@ -287,7 +287,39 @@ def _check_signatures(ex: ExerciseSpec, stub: Path, solution: Path | None, rel) 
             raise SpecError(f"{rel(path)}: defines {extra}, which exercises/{ex.id}.yml does not list")
 
 
+def declared_checks(source: str) -> list[str] | None:
+    """The ids of a grader's `@rubric.check("id")` decorators, read from its syntax tree (no torch import);
+    None when that cannot tell: a syntax error, or a check registered some other way (a loop, a variable)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    decorators = {id(d) for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                  for d in node.decorator_list}
+    ids = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "check":
+            literal = (len(node.args) == 1 and not node.keywords and isinstance(node.args[0], ast.Constant)
+                       and isinstance(node.args[0].value, str))
+            if not (literal and id(node) in decorators):
+                return None
+            ids.append(node.args[0].value)
+    return ids
+
+
 def _check_grader(ex: ExerciseSpec, grader: Path, rel) -> None:
+    """The grader's checks are the YAML's: read from its syntax tree when that shows exactly the YAML's ids
+    (loading a course imports no torch: `check` starts its sandbox first); else by loading it, which
+    names what is wrong. A grader that reads right but fails on import is found where it is loaded
+    (`load_grader`: the reference, validate)."""
+    found = declared_checks(grader.read_text(encoding="utf-8"))
+    if found is not None and sorted(found) == sorted(c.id for c in ex.checks) and len(set(found)) == len(found):
+        return
+    load_grader(ex, grader, rel)
+
+
+def load_grader(ex: ExerciseSpec, grader: Path, rel):
+    """The grader's Rubric, with its checks matching the YAML's; any failure is one SpecError line."""
     from tensorgrade.rubric.registry import load_rubric
 
     try:
@@ -301,6 +333,7 @@ def _check_grader(ex: ExerciseSpec, grader: Path, rel) -> None:
         raise SpecError(f"{rel(grader)}: no check function for {missing} (declared in exercises/{ex.id}.yml)")
     if extra:
         raise SpecError(f"{rel(grader)}: checks {extra} are not declared in exercises/{ex.id}.yml")
+    return rubric
 
 
 def course_spec(root: Path | str) -> CourseSpec:
