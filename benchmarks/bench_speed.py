@@ -95,7 +95,7 @@ def grade_class(subs: Path, out: Path, workers: int) -> dict:
 
 
 FLOOR = r"""
-import sys, time
+import collections, json, sys, time
 from pathlib import Path
 from tensorgrade.grading import Grader, Plan, grader_init
 from tensorgrade.intake.layouts import discover
@@ -110,31 +110,58 @@ class NoProgress:
 from tensorgrade.run.policy import audit
 audit.install = lambda *a, **k: None  # the floor has no isolation (and the hook, once installed, stays)
 
+spent = collections.Counter()
+
 class InProcess:
     def run(self, job, limits):
         messages = []
-        child.run(job, messages.append, NoProgress())
+        start = time.process_time()
+        # exactly what the channel does to every message: JSON out, JSON in
+        child.run(job, lambda m: messages.append(json.loads(json.dumps(m))), NoProgress())
+        spent["student's trials (child payload)"] += time.process_time() - start
         return Outcome(messages=messages)
+
+class Timed(Reference):
+    def _record(self, *args):
+        start = time.process_time()
+        try:
+            return super()._record(*args)
+        finally:
+            spent["reference trials"] += time.process_time() - start
 
 course = load_course(Path(sys.argv[1]))
 child.prepare(grader_init(course))
 subs = discover(Path(sys.argv[2]), [e.id for e in course.exercises]).submissions
-grader = Grader(course, InProcess(), Reference(course), Plan())
+grader = Grader(course, InProcess(), Timed(course), Plan())
 grader.grade(subs[0])  # warm the reference's lazy imports
 import gc; gc.collect(); gc.freeze()  # as the zygote does before it forks
-start = time.perf_counter()
+spent.clear()
+statuses, totals = collections.Counter(), {}
+start, cpu = time.perf_counter(), time.process_time()
 for sub in subs:
-    grader.grade(sub)
-print(len(subs) / (time.perf_counter() - start))
+    result = grader.grade(sub)
+    statuses.update(ex.status for ex in result.exercises)
+    totals[sub.student] = result.total
+wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+spent["judging and the rest"] = cpu - sum(spent.values())
+print(json.dumps({"rate": len(subs) / wall, "statuses": statuses, "totals": totals,
+                  "ms": {k: 1000 * v / len(subs) for k, v in spent.items()}}))
 """
 
 
-def floor_rate(subs: Path) -> float:
-    """Submissions/s with no sandbox, in a process of its own (the payload installs an audit hook for good)."""
+def floor_run(subs: Path) -> dict:
+    """The class with no sandbox, in a process of its own (the payload installs an audit hook for good)."""
     proc = subprocess.run([sys.executable, "-c", FLOOR, str(ROOT), str(subs)], cwd=ROOT, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"floor run failed:\n{proc.stderr[-3000:]}")
-    return float(proc.stdout.split()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def gradebook_totals(out: Path) -> dict:
+    import csv
+
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        return {row["student"]: float(row["raw_total"]) for row in csv.DictReader(f)}
 
 
 def main() -> None:
@@ -178,10 +205,18 @@ def main() -> None:
             print(f"  {name:<40} {r['steady']:5.1f}/s steady, {r['n'] / r['wall']:.1f}/s over the wall "
                   f"{r['wall']:.1f} s (first result {r['first']:.1f} s, after the last {r['after']:.1f} s), "
                   f"{1000 * r['cpu_per_student']:.0f} ms CPU per student")
-        floor = floor_rate(realistic)
-        print(f"\nin process (no sandbox, one process, one core): {floor:.1f}/s")
-        print(f"  sandboxed steady rate / in-process rate = {real['steady'] / floor:.2f} "
-              f"(the class uses {args.workers} workers; see docs/performance.md on why this is not yet a floor)")
+        floor = floor_run(realistic)
+        if set(floor["statuses"]) - {"ok"}:  # a floor that grades nothing measures nothing
+            raise SystemExit(f"the in-process run did not grade normally: {floor['statuses']}")
+        if floor["totals"] != gradebook_totals(tmp / "out_r"):
+            raise SystemExit("the in-process run's totals differ from the sandboxed run's grades.csv")
+        rate = floor["rate"]
+        print(f"\nin process (no sandbox, one core; same totals as the sandboxed run): {rate:.1f}/s = "
+              f"{1000 / rate:.0f} ms per student")
+        for part, ms in floor["ms"].items():
+            print(f"  {part:<40} {ms:5.1f} ms")
+        print(f"  sandboxed steady rate / ({args.workers} × in-process rate) = "
+              f"{real['steady'] / (args.workers * rate):.2f}")
 
 
 if __name__ == "__main__":
