@@ -20,13 +20,13 @@ import psutil
 from tensorgrade.spec.course import Course, load_course
 
 ROOT = Path(__file__).resolve().parents[1]
-COURSE = load_course(ROOT)
+ENGINE = ROOT / "tests" / "fixtures" / "engine_course"  # the bundled six exercises in a frozen course.yml
+COURSE = load_course(ENGINE)  # what copy_course copies: adding an exercise to course.yml changes neither
 EXERCISES = [e.id for e in COURSE.exercises]
 SANDBOX_SCRIPT = "tensorgrade/run/sandbox/zygote.py"
 
 
 # -- the course ------------------------------------------------------------------
-ENGINE = ROOT / "tests" / "fixtures" / "engine_course"  # the bundled six exercises in a frozen course.yml
 
 
 def copy_course(dst: Path, **grading: object) -> Path:

@@ -287,31 +287,18 @@ def test_torch_complaining_inside_t_run_counts_for_the_code_that_ran():
     assert (raised.kind, raised.function, raised.error) == ("error", "SquarePlus.backward", "RuntimeError")
 
 
-BANNED_BACKWARD = """
-import torch
-
-class SquarePlus(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x + x
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        jac = torch.autograd.functional.jacobian(lambda v: v * v + v, x.detach())  # the banned way
-        return grad @ jac
-
-def square_plus(x):
-    return SquarePlus.apply(x)
-"""
+def banned_backward() -> str:
+    """The solution, with a backward that builds its Jacobian with the banned torch.autograd.functional."""
+    return SQUARE.solution.read_text().replace(
+        "        return grad * (2 * x + 1)",
+        "        return grad @ torch.autograd.functional.jacobian(lambda v: v * v + v, x.detach())")
 
 
 def test_a_ban_covers_a_step_run_for_the_class_that_holds_it(tmp_path):
     from tensorgrade.rubric.ban import banned_code
 
     path = tmp_path / "ex_square_plus.py"
-    path.write_text(BANNED_BACKWARD)
+    path.write_text(banned_backward())
     rubric = Rubric("ex_square_plus")
 
     @rubric.check("backward_value")
