@@ -421,6 +421,7 @@ def test_the_examples_and_the_bundled_course_with_ex7_load(tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.bundled  # adds ex7 to the bundled course as shipped (six exercises)
 def test_the_bundled_course_with_ex7_validates(tmp_path):
     for name in ("course.yml", "extensions.csv", "exercises", "solutions", "graders"):
         src = ROOT / name

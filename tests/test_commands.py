@@ -39,13 +39,15 @@ def copy_course(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.bundled
 def test_check_on_untouched_stubs_says_not_implemented_without_tracebacks():
     out = tensorgrade("check")
     assert out.returncode == 1
     assert "Traceback" not in out.stdout + out.stderr
     for ex in COURSE.exercises:
         for fn in ex.spec.functions:
-            assert f"{fn.name}() is not implemented yet" in out.stdout
+            if fn.kind == "function":  # a class is reached through the function that uses it (a stub too)
+                assert f"{fn.name}() is not implemented yet" in out.stdout
     assert score(out.stdout) == (0, public_points())
 
 
