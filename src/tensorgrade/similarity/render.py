@@ -29,8 +29,11 @@ def highlight(text: str, ranges: tuple[tuple[int, int], ...]) -> Markup:
 
 
 def similarity_view(course: Course, pairs: list[Pair], compared: dict[str, dict[str, str]],
-                    kept: list[dict] = ()) -> dict:
+                    kept: list[dict] = (), unlisted: dict[str, dict[str, int]] | None = None, most: int = 0) -> dict:
     return {
+        "most": most,
+        "unlisted": {ex: {"students": len(more), "partners": sum(more.values())}
+                     for ex, more in (unlisted or {}).items()},
         "earlier": [{"exercise": p["exercise"], "a": p["a"], "b": p["b"],
                      "percent": f"{100 * float(p['similarity']):.0f}"} for p in kept],
         "course": course_view(course),
@@ -44,6 +47,7 @@ def similarity_view(course: Course, pairs: list[Pair], compared: dict[str, dict[
 
 
 def write_similarity_html(out: Path, course: Course, pairs: list[Pair], compared: dict[str, dict[str, str]],
-                          kept: list[dict] = ()) -> None:
-    html = templates.render(course.root, TEMPLATE, v=similarity_view(course, pairs, compared, kept))
+                          kept: list[dict] = (), unlisted: dict[str, dict[str, int]] | None = None,
+                          most: int = 0) -> None:
+    html = templates.render(course.root, TEMPLATE, v=similarity_view(course, pairs, compared, kept, unlisted, most))
     write_atomic(Path(out) / "similarity.html", html)

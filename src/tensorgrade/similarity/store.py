@@ -11,12 +11,14 @@ from tensorgrade.results.store import write_json
 FILE = "similarity.json"
 
 
-def save_pairs(out: Path, pairs, threshold: float, kept: list[dict] = ()) -> None:
-    """`kept`: rows of an earlier comparison between students this one did not see."""
+def save_pairs(out: Path, pairs, threshold: float, kept: list[dict] = (),
+               unlisted: dict[str, dict[str, int]] | None = None) -> None:
+    """`kept`: rows of an earlier comparison between students this one did not see; `unlisted`: exercise ->
+    student -> partners at or above the threshold beyond the ones listed."""
     rows = [{k: v for k, v in asdict(p).items() if not k.startswith("slices")} for p in pairs]
     rows += [{**row, "earlier": True} for row in kept]
     rows.sort(key=lambda r: (-float(r["similarity"]), r["exercise"], r["a"], r["b"]))
-    write_json(Path(out) / FILE, {"threshold": threshold, "pairs": rows})
+    write_json(Path(out) / FILE, {"threshold": threshold, "pairs": rows, "unlisted": unlisted or {}})
 
 
 def load_pairs(out: Path) -> dict | None:
@@ -38,4 +40,9 @@ def review_notes(out: Path) -> dict[str, list[str]]:
         pct = f"{100 * float(p['similarity']):.0f} %"
         notes.setdefault(p["a"], []).append(f"similar to {p['b']} in {p['exercise']} ({pct})")
         notes.setdefault(p["b"], []).append(f"similar to {p['a']} in {p['exercise']} ({pct})")
+    unlisted = (load_pairs(out) or {}).get("unlisted")
+    for exercise, more in (unlisted.items() if isinstance(unlisted, dict) else ()):
+        for student, n in (more.items() if isinstance(more, dict) else ()):
+            if type(n) is int and n > 0:
+                notes.setdefault(student, []).append(f"and {n} more similar in {exercise} (see similarity.html)")
     return notes
