@@ -214,12 +214,7 @@ def _named(out: dict, name: str | None) -> dict:
 
 
 def _opt_text(obs: dict, key: str, limit: int = MAX_TEXT) -> str | None:
-    value = obs.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Malformed(f"an observation's {key!r} must be a string")
-    return value[:limit]
+    return None if obs.get(key) is None else _text(obs, key, limit)
 
 
 def _flag(obs: dict, key: str) -> bool:

@@ -111,18 +111,16 @@ def _functions(value):
 class Ban:
     """Context manager: raise BannedCall if banned code runs inside the block (or a thread is started)."""
 
-    def __init__(self, banned: Banned | None, function: str):
-        """`function` names what runs: a function ("jacobian" → "jacobian()") or a step's label
-        ("SquarePlus.backward", shown as it is)."""
-        self.banned, self.function = banned, function
-        self.shown = function if "." in function or "(" in function or " " in function else f"{function}()"
+    def __init__(self, banned: Banned | None, running: str):
+        """`running` names what runs, as the student reads it: "jacobian()", "SquarePlus.backward"."""
+        self.banned, self.running = banned, running
         self.violation: str | None = None
         self.closing = False
 
     def __enter__(self):
         if not self.banned:
             return self
-        codes, cfuncs, function = self.banned.codes, self.banned.cfuncs, self.function
+        codes, cfuncs, running = self.banned.codes, self.banned.cfuncs, self.running
         starters, setters = _THREAD_STARTERS, _SETTERS
         state = self
 
@@ -131,7 +129,7 @@ class Ban:
                 hit = codes.get(id(frame.f_code))
                 if hit is not None:
                     state.violation = state.violation or hit
-                    raise BannedCall(f"{hit} may not be used in {shown}")
+                    raise BannedCall(f"{hit} may not be used in {running}")
             elif event == "c_call":
                 hit = cfuncs.get(id(arg))
                 if hit is None and arg in starters:
@@ -140,9 +138,8 @@ class Ban:
                     hit = "switching off the check for banned APIs"
                 if hit is not None:
                     state.violation = state.violation or hit
-                    raise BannedCall(f"{hit} may not be used in {shown}")
+                    raise BannedCall(f"{hit} may not be used in {running}")
 
-        shown = self.shown
         self._hook = hook
         _setprofile(hook)
         return self
@@ -157,5 +154,5 @@ class Ban:
             self.violation = "switching off the check for banned APIs"
         if self.violation is not None and exc[0] is None:
             # A caught BannedCall does not make the call legal: the violation sticks.
-            raise BannedCall(f"{self.violation} may not be used in {self.shown}")
+            raise BannedCall(f"{self.violation} may not be used in {self.running}")
         return False

@@ -161,7 +161,7 @@ class Trial:
             raise StudentFailed(Raised(function, "Missing", f"{function}() is not defined", missing=True))
         self._enter(f"{function}()")
         try:
-            with Ban(self._banned.get(function), function):
+            with Ban(self._banned.get(function), f"{function}()"):
                 result = fn(*args)
         except _BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
             raise StudentFailed(self._error_record(function, exc)) from None

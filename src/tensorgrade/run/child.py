@@ -168,17 +168,19 @@ def run(job: dict, emit: Callable[[dict], None], progress) -> None:
             record = run_trial(RUBRICS[ex_id].checks[check["id"]], trial)
             if torch_state.restore(state):  # student code the grader ran between steps (a hook, a backward)
                 policy.refuse(0, "leaving torch's global settings changed (they were put back)", "state")
-            emit(Record(ex_id, check["id"], _sendable(record), **news()).to_json())
+            emit(_record_event(ex_id, check["id"], record, news()))
 
 
-def _sendable(record: TrialRecord) -> TrialRecord:
-    """The record, or one that says the check recorded something JSON cannot hold (a grader bug)."""
+def _record_event(exercise: str, check: str, record: TrialRecord, news: dict) -> dict:
+    """The check's Record event, or one whose record says the check recorded something JSON cannot hold
+    (a grader bug)."""
     try:
-        json.dumps(record.to_json(), allow_nan=True)
-        return record
+        event = Record(exercise, check, record, **news).to_json()
+        json.dumps(event, allow_nan=True)
+        return event
     except (TypeError, ValueError, RecursionError, AttributeError) as exc:  # AttributeError: not an Observation
         message = f"the check recorded a value that cannot be sent: {exc}"[:300]
-        return TrialRecord((Broken(type(exc).__name__, message, "grader"),))
+        return Record(exercise, check, TrialRecord((Broken(type(exc).__name__, message, "grader"),)), **news).to_json()
 
 
 def _cap(text: str) -> str:
