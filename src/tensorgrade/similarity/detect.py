@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,11 +87,12 @@ class Comparison:
     """One exercise compared across the class: the pairs listed, and how many partners each student has."""
 
     pairs: list[Pair]
-    partners: dict[str, int]  # student -> partners at or above the threshold (listed or not)
+    partners: Counter  # student -> partners at or above the threshold (listed or not)
 
-    @property
-    def unlisted(self) -> int:
-        return sum(self.partners.values()) // 2 - len(self.pairs)
+    def unlisted(self) -> dict[str, int]:
+        """Student -> partners at or above the threshold that `pairs` does not list."""
+        listed = Counter(s for p in self.pairs for s in (p.a, p.b))
+        return {s: n - listed[s] for s, n in self.partners.items() if n > listed[s]}
 
 
 def _scores(prints: dict[str, Fingerprint], threshold: float) -> list[tuple[float, str, str]]:
@@ -128,23 +130,18 @@ def compare_class(exercise: str, sources: dict[str, str], boilerplate: list[str]
     skip = boilerplate_hashes(boilerplate, spec)
     prints = {s: fingerprint(t, spec, skip) for s, t in sorted(sources.items())}
     found = _scores(prints, spec.threshold)
-    partners: dict[str, int] = {}
-    for _, a, b in found:
-        partners[a], partners[b] = partners.get(a, 0) + 1, partners.get(b, 0) + 1
-    listed: dict[str, int] = {}
-    chosen = []
+    partners = Counter(s for _, a, b in found for s in (a, b))
+    listed: Counter = Counter()
+    chosen = set()
+    best: dict[str, tuple[float, str, str]] = {}  # each student's first (most similar) pair
     for score, a, b in found:  # most similar first: a pair is listed while both have room
-        if listed.get(a, 0) < MAX_PARTNERS and listed.get(b, 0) < MAX_PARTNERS:
-            chosen.append((score, a, b))
-            listed[a], listed[b] = listed.get(a, 0) + 1, listed.get(b, 0) + 1
-    best: dict[str, tuple[float, str, str]] = {}
-    for f in found:
-        best.setdefault(f[1], f)
-        best.setdefault(f[2], f)
-    for student in [s for s in partners if s not in listed]:  # partners all full: named in their best pair
-        if best[student] not in chosen:
-            chosen.append(best[student])
-        listed[student] = 1
+        best.setdefault(a, (score, a, b))
+        best.setdefault(b, (score, a, b))
+        if listed[a] < MAX_PARTNERS and listed[b] < MAX_PARTNERS:
+            chosen.add((score, a, b))
+            listed[a] += 1
+            listed[b] += 1
+    chosen |= {best[s] for s in partners if not listed[s]}  # partners all full: named in their best pair
     pairs = []
     for score, a, b in sorted(chosen, key=lambda f: (-f[0], f[1], f[2])):
         _, (sa, sb), (slices_a, slices_b) = compare_files(prints[a], prints[b])  # each one's own text

@@ -31,10 +31,7 @@ def find_pairs(course: Course, subs: list[Submission]) -> tuple[list[Pair], dict
                                                 type(exc).__name__, exc)
             continue
         pairs += found.pairs
-        listed: dict[str, int] = {}
-        for p in found.pairs:
-            listed[p.a], listed[p.b] = listed.get(p.a, 0) + 1, listed.get(p.b, 0) + 1
-        more = {s: n - listed.get(s, 0) for s, n in found.partners.items() if n > listed.get(s, 0)}
+        more = found.unlisted()
         if more:
             unlisted[ex.id] = more
     return pairs, compared, unlisted

@@ -36,11 +36,12 @@ def load_pairs(out: Path) -> dict | None:
 def review_notes(out: Path) -> dict[str, list[str]]:
     """Student -> 'similar to X in ex (87 %)' lines for the gradebook's review column."""
     notes: dict[str, list[str]] = {}
-    for p in (load_pairs(out) or {}).get("pairs", []):
+    stored = load_pairs(out) or {}
+    for p in stored.get("pairs", []):
         pct = f"{100 * float(p['similarity']):.0f} %"
         notes.setdefault(p["a"], []).append(f"similar to {p['b']} in {p['exercise']} ({pct})")
         notes.setdefault(p["b"], []).append(f"similar to {p['a']} in {p['exercise']} ({pct})")
-    unlisted = (load_pairs(out) or {}).get("unlisted")
+    unlisted = stored.get("unlisted")
     for exercise, more in (unlisted.items() if isinstance(unlisted, dict) else ()):
         for student, n in (more.items() if isinstance(more, dict) else ()):
             if type(n) is int and n > 0:
