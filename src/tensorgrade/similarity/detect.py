@@ -128,7 +128,8 @@ def compare_class(exercise: str, sources: dict[str, str], boilerplate: list[str]
     first, at most MAX_PARTNERS per student (the most similar first; a student whose partners are all
     full is still listed with one), with every student's count of partners at or above the threshold."""
     skip = boilerplate_hashes(boilerplate, spec)
-    prints = {s: fingerprint(t, spec, skip) for s, t in sorted(sources.items())}
+    by_text = {t: fingerprint(t, spec, skip) for t in set(sources.values())}  # identical files: lexed once
+    prints = {s: by_text[t] for s, t in sorted(sources.items())}
     found = _scores(prints, spec.threshold)
     partners = Counter(s for _, a, b in found for s in (a, b))
     listed: Counter = Counter()
@@ -142,8 +143,11 @@ def compare_class(exercise: str, sources: dict[str, str], boilerplate: list[str]
             listed[a] += 1
             listed[b] += 1
     chosen |= {best[s] for s in partners if not listed[s]}  # partners all full: named in their best pair
-    pairs = []
+    pairs, compared = [], {}
     for score, a, b in sorted(chosen, key=lambda f: (-f[0], f[1], f[2])):
-        _, (sa, sb), (slices_a, slices_b) = compare_files(prints[a], prints[b])  # each one's own text
+        texts = (prints[a].raw_code, prints[b].raw_code)  # each one's own text (compared once per pair of texts)
+        if texts not in compared:
+            compared[texts] = compare_files(prints[a], prints[b])
+        _, (sa, sb), (slices_a, slices_b) = compared[texts]
         pairs.append(Pair(exercise, a, b, score, float(sa), float(sb), _ranges(slices_a), _ranges(slices_b)))
     return Comparison(pairs, partners)

@@ -8,6 +8,7 @@ both layouts comparable, and keeps other exercises' code out of the comparison.
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 
 from tensorgrade.intake.submission import SINGLE_MODULE, Submission
 from tensorgrade.spec.course import Exercise
@@ -19,6 +20,10 @@ def functions_text(source: str, names: set[str]) -> str | None:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
+    return _cut(source, tree, names)
+
+
+def _cut(source: str, tree: ast.Module, names: set[str]) -> str:
     parts = [ast.get_source_segment(source, node) or "" for node in tree.body
              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names]
     return "\n\n".join(p for p in parts if p)
@@ -29,16 +34,22 @@ def exercise_sources(sub: Submission, ex: Exercise) -> str:
     module = sub.modules.get(ex.id)
     if module is None:
         return ""
-    text = sub.files.get(f"{module}.py", "")
-    names = {f.name for f in ex.spec.functions}
-    if module != SINGLE_MODULE:  # the exercise's own file: its private helpers belong to it too
-        try:
-            tree = ast.parse(text)
-            names |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        except (SyntaxError, ValueError):
-            return text
-    cut = functions_text(text, names)
-    return text if cut is None else cut
+    return exercise_text(sub.files.get(f"{module}.py", ""), frozenset(f.name for f in ex.spec.functions),
+                         own_file=module != SINGLE_MODULE)
+
+
+@lru_cache(maxsize=4096)  # a class hands in many identical files (untouched stubs, copies): each is cut once
+def exercise_text(text: str, names: frozenset[str], *, own_file: bool) -> str:
+    """The functions in `names` cut out of `text`, with every top-level function when the file is the
+    exercise's own (its private helpers belong to it); the whole text when it does not parse."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return text
+    wanted = set(names)
+    if own_file:
+        wanted |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return _cut(text, tree, wanted)
 
 
 def boilerplate_of(ex: Exercise) -> list[str]:
