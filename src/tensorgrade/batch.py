@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import queue
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from tensorgrade import __version__
-from tensorgrade.grading import Grader, Plan, grader_init, zero_result
+from tensorgrade.grading import Grader, Plan, zero_result
 from tensorgrade.intake.layouts import Intake, discover
 from tensorgrade.intake.submission import Submission
 from tensorgrade.results import status
@@ -31,6 +32,7 @@ from tensorgrade.results.otter import gradescope_dict
 from tensorgrade.results.store import (RECORD, RESULTS, load_record, load_records, save_record, student_dir,
                                        sweep_partial, write_atomic, write_json)
 from tensorgrade.run.sandbox import Zygote
+from tensorgrade.run.start import Starting, close_when_up
 from tensorgrade.spec.course import Course
 from tensorgrade.term import Term, load_term
 
@@ -51,14 +53,20 @@ def job_digest(sub: Submission, course_version: str, plan: Plan) -> str:
 
 def grade_concurrently(grade_one: Callable[[Submission], StudentResult], subs: Iterable[Submission],
                        workers: int) -> Iterator[tuple[Submission, StudentResult | BaseException]]:
-    """Run `grade_one` on `workers` threads; yield (submission, record or exception) as each finishes."""
-    with ThreadPoolExecutor(workers) as ex:
+    """Run `grade_one` on `workers` threads; yield (submission, record or exception) as each finishes.
+
+    Closing the iterator early (Ctrl-C, an error in the caller) cancels the students not yet started:
+    only the ones being graded are finished."""
+    ex = ThreadPoolExecutor(workers)
+    try:
         futures = {ex.submit(grade_one, s): s for s in subs}
         for fut in as_completed(futures):
             try:
                 yield futures[fut], fut.result()
             except Exception as exc:  # infrastructure trouble: recorded, the batch goes on
                 yield futures[fut], exc
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
 
 
 def infrastructure_failure(sub: Submission, exc: BaseException, course: Course) -> StudentResult:
@@ -68,22 +76,40 @@ def infrastructure_failure(sub: Submission, exc: BaseException, course: Course) 
 
 
 class LocalPool:
-    """`workers` threads, each driving its own sandbox zygote; the reference runs in this process."""
+    """`workers` threads, each driving its own sandbox zygote; the reference runs in this process.
 
-    def __init__(self, course: Course, plan: Plan, workers: int, hide: list[Path]):
+    Grading starts as soon as the first zygote is up; the others join the pool as they come.
+    `starting`: zygotes already on their way up (the command started one before reading the class)."""
+
+    def __init__(self, course: Course, plan: Plan, workers: int, hide: list[Path], starting: Starting | None = None):
         from tensorgrade.run.reference import Reference
 
-        self.course, self.plan = course, plan
-        init = grader_init(course)
-        hidden = [str(course.root), *map(str, hide)]
-        with ThreadPoolExecutor(workers) as ex:  # zygotes start while the reference loads
-            zygotes = [ex.submit(Zygote, "tensorgrade.run.child", init, hide=hidden) for _ in range(workers)]
-            self.reference = Reference(course)
-            self.zygotes = [z.result() for z in zygotes]
+        self.course, self.plan, self.workers = course, plan, workers
         self.free: queue.Queue[Zygote] = queue.Queue()
-        for z in self.zygotes:
-            self.free.put(z)
-        self.workers = workers
+        self.zygotes: list[Zygote] = []
+        self._closed, self._lock = False, threading.Lock()
+        starting = starting or Starting(course, workers, hide=hide)
+        coming = starting.take(workers)
+        try:
+            self.reference = Reference(course)  # while the zygotes start
+            self._arrived(coming[0].result())  # a sandbox that cannot start stops the run here
+        except BaseException:
+            close_when_up(coming)
+            raise
+        for future in coming[1:]:
+            future.add_done_callback(self._on_started)
+
+    def _on_started(self, future) -> None:
+        if future.exception() is None:  # one that fails later leaves the pool a worker short, no more
+            self._arrived(future.result())
+
+    def _arrived(self, zygote: Zygote) -> None:
+        with self._lock:
+            if self._closed:
+                zygote.close()
+                return
+            self.zygotes.append(zygote)
+        self.free.put(zygote)
 
     @property
     def isolation(self) -> dict[str, bool]:
@@ -100,7 +126,10 @@ class LocalPool:
         return grade_concurrently(self._grade_one, subs, self.workers)
 
     def close(self) -> None:
-        for z in self.zygotes:
+        with self._lock:
+            self._closed = True
+            zygotes = list(self.zygotes)
+        for z in zygotes:
             z.close()
 
 
@@ -203,55 +232,67 @@ def run_batch(
     only: Iterable[str] | None = None,
     on_start: Callable[[int, int], None] = lambda total, reused: None,
     on_result: Callable[[StudentResult], None] = lambda r: None,
+    sandboxes: Starting | None = None,
 ) -> BatchReport:
-    start = time.perf_counter()
-    intake = discover(submissions, [e.id for e in course.exercises], skip=(out,), time_from=time_from)
-    out.mkdir(parents=True, exist_ok=True)
-    sweep_partial(out)  # leftovers of a run that was killed mid-write
-    write_atomic(out / INTAKE, render_intake_csv(intake.ignored))
-    subs = intake.submissions
-    term = load_term(course)  # a broken extensions.csv / adjustments.csv stops the run before any grading
-    if only is not None:  # just these students, graded again; every other row stays as stored
-        subs, regrade = select(subs, only), True
-    if not subs:  # an empty class: nothing to summarise, and earlier outputs stay as they were
-        return BatchReport(results=[], graded=0, reused=0, infrastructure_failures=0,
-                           seconds=time.perf_counter() - start, gradebook=out / GRADEBOOK, intake=intake)
-    by_student = {s.student: s for s in subs}
-    todo, reused = plan_jobs(course, subs, out, plan, regrade)
-    reused = [identify(r, by_student[r.student]) for r in reused]
-    on_start(len(subs), len(reused))
-    results = list(reused)
-    kept = kept_records(out, set(by_student))
-    failures = 0
-    if todo:
-        zygotes = min(workers, len(todo))  # one submission never needs two sandboxes
-        factory = pool_factory or (lambda: LocalPool(course, plan, zygotes, hide=[submissions, out]))
-        pool = factory()
-        digests = {id(j.submission): j.digest for j in todo}
-        last_book = time.monotonic()
-        try:
-            for sub, outcome in pool.grade([j.submission for j in todo]):
-                if isinstance(outcome, BaseException):
-                    failures += 1
-                    outcome = infrastructure_failure(sub, outcome, course)
-                else:
-                    outcome.digest = digests[id(sub)]
-                identify(outcome, sub)
-                try:
-                    write_student(out, outcome, course, pdf=False, term=term)  # PDFs after grading (below)
-                except Exception as exc:  # noqa: BLE001 - tensorgrade failed on this student's outputs: named, retried
-                    failures += 1
-                    outcome = identify(infrastructure_failure(sub, WriteFailed(f"writing {sub.student}'s outputs "
-                                                                              f"failed: {type(exc).__name__}: {exc}"),
-                                                              course), sub)
-                    write_json(student_dir(out, sub.student) / RESULTS, gradescope_dict(outcome, course, term=term))
-                results.append(outcome)
-                on_result(outcome)
-                if time.monotonic() - last_book > 10:  # a readable gradebook even during long runs
-                    write_gradebook(out / GRADEBOOK, results + kept, course, term)
-                    last_book = time.monotonic()
-        finally:
-            pool.close()
+    """Grade the class in `submissions` into `out` (see the module docstring for the stages).
+
+    `sandboxes`: zygotes the caller started before reading the class (they take seconds to come up);
+    the local pool takes them, and they are closed if nothing is graded locally."""
+    try:
+        start = time.perf_counter()
+        intake = discover(submissions, [e.id for e in course.exercises], skip=(out,), time_from=time_from)
+        out.mkdir(parents=True, exist_ok=True)
+        sweep_partial(out)  # leftovers of a run that was killed mid-write
+        write_atomic(out / INTAKE, render_intake_csv(intake.ignored))
+        subs = intake.submissions
+        term = load_term(course)  # a broken extensions.csv / adjustments.csv stops the run before any grading
+        if only is not None:  # just these students, graded again; every other row stays as stored
+            subs, regrade = select(subs, only), True
+        if not subs:  # an empty class: nothing to summarise, and earlier outputs stay as they were
+            return BatchReport(results=[], graded=0, reused=0, infrastructure_failures=0,
+                               seconds=time.perf_counter() - start, gradebook=out / GRADEBOOK, intake=intake)
+        by_student = {s.student: s for s in subs}
+        todo, reused = plan_jobs(course, subs, out, plan, regrade)
+        reused = [identify(r, by_student[r.student]) for r in reused]
+        on_start(len(subs), len(reused))
+        results = list(reused)
+        kept = kept_records(out, set(by_student))
+        failures = 0
+        if todo:
+            zygotes = min(workers, len(todo))  # one submission never needs two sandboxes
+            factory = pool_factory or (lambda: LocalPool(course, plan, zygotes, hide=[submissions, out],
+                                                         starting=sandboxes))
+            pool = factory()
+            digests = {id(j.submission): j.digest for j in todo}
+            last_book = time.monotonic()
+            graded = pool.grade([j.submission for j in todo])
+            try:
+                for sub, outcome in graded:
+                    if isinstance(outcome, BaseException):
+                        failures += 1
+                        outcome = infrastructure_failure(sub, outcome, course)
+                    else:
+                        outcome.digest = digests[id(sub)]
+                    identify(outcome, sub)
+                    try:
+                        write_student(out, outcome, course, pdf=False, term=term)  # PDFs after grading (below)
+                    except Exception as exc:  # noqa: BLE001 - tensorgrade failed on this student's outputs: named, retried
+                        failures += 1
+                        outcome = identify(infrastructure_failure(sub, WriteFailed(f"writing {sub.student}'s outputs "
+                                                                                  f"failed: {type(exc).__name__}: {exc}"),
+                                                                  course), sub)
+                        write_json(student_dir(out, sub.student) / RESULTS, gradescope_dict(outcome, course, term=term))
+                    results.append(outcome)
+                    on_result(outcome)
+                    if time.monotonic() - last_book > 10:  # a readable gradebook even during long runs
+                        write_gradebook(out / GRADEBOOK, results + kept, course, term)
+                        last_book = time.monotonic()
+            finally:
+                getattr(graded, "close", lambda: None)()  # stopped early: students not yet started are not graded
+                pool.close()
+    finally:  # taken by the local pool, or not needed: closed
+        if sandboxes is not None:
+            sandboxes.discard()
     if pdf:
         failures += write_pdfs(out, results[len(reused):], reused, course, term)  # results: reused, then fresh
     from tensorgrade.similarity.run import update_similarity

@@ -120,28 +120,21 @@ def grader(course: "Course", plan: "Plan", *, reference=None, hide: list[Path] =
     or a callable returning stored records (the student distribution has no solutions).
     `prepare_for` (one student, for `check`) runs the reference's checks while the zygote starts.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from tensorgrade.run.start import Starting  # standard library only
 
-    from tensorgrade.run.init import grader_init
-    from tensorgrade.run.sandbox import Zygote  # standard library only
+    starting = Starting(course, 1, hide=hide, warm_func=warm_func)
+    try:
+        from tensorgrade.grading import Grader
+        from tensorgrade.run.reference import Reference
 
-    hidden = [str(course.root), *map(str, hide)]
-    with ThreadPoolExecutor(1) as starter:
-        starting = starter.submit(Zygote, "tensorgrade.run.child", grader_init(course, warm_func=warm_func),
-                                  hide=hidden)
-        try:
-            from tensorgrade.grading import Grader
-            from tensorgrade.run.reference import Reference
-
-            expected = reference() if callable(reference) else reference
-            expected = expected if expected is not None else Reference(course)
-            graded = Grader(course, None, expected, plan)
-            if prepare_for is not None:
-                graded.prepare(prepare_for)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                starting.result().close()
-            raise
-        graded.runner = zygote = starting.result()
+        expected = reference() if callable(reference) else reference
+        expected = expected if expected is not None else Reference(course)
+        graded = Grader(course, None, expected, plan)
+        if prepare_for is not None:
+            graded.prepare(prepare_for)
+    except BaseException:
+        starting.discard()
+        raise
+    graded.runner = zygote = starting.take(1)[0].result()
     with zygote:
         yield graded

@@ -122,15 +122,27 @@ def usage_problem(args) -> str:
     return ""
 
 
+def sandbox_ahead(args) -> bool:
+    """Start the first sandbox before the class is read and the grading engine imported (both take
+    seconds; so does the sandbox), when this run will grade: a fresh output folder, --regrade or --only.
+    Not when it may only reuse stored records: re-running on a graded class stays instant. One, not one
+    per worker: a second would compete with this process's imports for the cores (measured in
+    docs/performance.md); the others start once the class is read."""
+    from tensorgrade.results.store import RECORD
+
+    if not args.submissions.exists():
+        return False
+    return bool(args.regrade or args.only or next(args.out.glob(f"*/{RECORD}"), None) is None)
+
+
 def run(args) -> int:
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
 
-    from tensorgrade.batch import UnknownStudents, run_batch
-    from tensorgrade.grading import Plan
     from tensorgrade.results.gradebook import status_of
+    from tensorgrade.run.init import Plan
 
     console = Console(highlight=False, stderr=False)
     problem = usage_problem(args)
@@ -185,11 +197,20 @@ def run(args) -> int:
         except (ValueError, RuntimeError) as exc:  # a bad --cluster value, dask not installed
             console.print(f"[red]{escape(str(exc))}[/]")
             return 2
+    sandboxes = None
+    if pool_factory is None and sandbox_ahead(args):  # it imports torch while this process does (below)
+        from tensorgrade.run.start import Starting
+
+        args.out.mkdir(parents=True, exist_ok=True)  # hidden from student code: it must exist first
+        sandboxes = Starting(course, 1, hide=[args.submissions, args.out])
+    from tensorgrade.batch import UnknownStudents, run_batch  # the grading engine: imports torch
+
     try:
         with progress:
             report = run_batch(course, args.submissions, args.out, plan=plan, workers=args.workers,
                                regrade=args.regrade, pdf=args.pdf, pool_factory=pool_factory,
-                               time_from=args.time_from, only=args.only, on_start=on_start, on_result=on_result)
+                               time_from=args.time_from, only=args.only, on_start=on_start, on_result=on_result,
+                               sandboxes=sandboxes)
     except (LayoutError, UnknownStudents) as exc:
         raise UsageError(str(exc)) from None
     from tensorgrade.commands.report import term_warnings

@@ -1,0 +1,56 @@
+"""Sandboxes started ahead of need: zygotes import torch and warm up (seconds) while this process
+does its own slow work (importing torch, running the reference, reading a class folder).
+
+`check` starts one before it runs the reference; `grade` starts one per worker before it imports
+the grading engine and reads the submissions. Standard library only (plus run/init, run/sandbox):
+importing this module must not import torch, or the overlap is lost.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from tensorgrade.run.init import grader_init
+from tensorgrade.run.sandbox import Zygote
+
+if TYPE_CHECKING:
+    from tensorgrade.spec.course import Course
+
+PAYLOAD = "tensorgrade.run.child"
+
+
+class Starting:
+    """`count` zygotes for `course`, each starting on its own thread from the moment this is made.
+
+    `take(n)` hands over n of them as futures (starting the missing ones then); `discard()` closes
+    the ones not taken once they are up, without waiting for them."""
+
+    def __init__(self, course: "Course", count: int, *, hide: Iterable[Path | str] = (), warm_func: bool = True):
+        self._init = grader_init(course, warm_func=warm_func)
+        self._hide = [str(course.root), *map(str, hide)]
+        self._threads = ThreadPoolExecutor(thread_name_prefix="tg-zygote-start")
+        self._futures: list[Future] = [self._start() for _ in range(count)]
+
+    def _start(self) -> Future:
+        return self._threads.submit(Zygote, PAYLOAD, self._init, hide=self._hide)
+
+    def take(self, n: int) -> list[Future]:
+        """n zygotes on their way up (Future[Zygote]: the caller's to close); any others are discarded."""
+        while len(self._futures) < n:
+            self._futures.append(self._start())
+        taken, self._futures = self._futures[:n], self._futures[n:]
+        self.discard()
+        return taken
+
+    def discard(self) -> None:
+        """Close every zygote not taken, as each comes up (a start in progress is not waited for)."""
+        close_when_up(self._futures)
+        self._futures = []
+        self._threads.shutdown(wait=False)
+
+
+def close_when_up(futures: Iterable[Future]) -> None:
+    for future in futures:
+        future.add_done_callback(lambda f: f.exception() is None and f.result().close())
