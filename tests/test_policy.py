@@ -427,3 +427,24 @@ def test_a_failing_sibling_module_reports_its_own_reason():
         load("import helpers\n", extra={"helpers": "raise ValueError('broken helper')\n"})
     assert info.value.kind == "error" and "ValueError: broken helper" in info.value.message
     assert "ImportFailed" not in info.value.message
+
+
+def test_a_transformed_tree_with_a_node_missing_its_location_still_compiles():
+    import ast
+
+    from tensorgrade.run.policy.compiler import _compile
+
+    tree = ast.parse("x = 1\n")
+    tree.body.append(ast.Assign(targets=[ast.Name("y", ast.Store())], value=ast.Constant(2)))  # no location
+    namespace: dict = {}
+    exec(_compile(tree, "f.py"), namespace)
+    assert (namespace["x"], namespace["y"]) == (1, 2)
+
+
+def test_writes_through_the_guard_keep_the_line_they_were_written_on():
+    source = "def f(x, grads):\n    x.grad = None\n    grads[0] += 1\n    raise ValueError('here')\n"
+    compiled = compile_source(source, "ex.py")
+    assert compiled.ok
+    lines = {line for code in [compiled.code, *[c for c in compiled.code.co_consts if hasattr(c, "co_code")]]
+             for _, _, line in code.co_lines() if line}
+    assert {2, 3, 4} <= lines
