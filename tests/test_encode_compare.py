@@ -473,3 +473,32 @@ def test_strings_longer_than_their_repr_are_still_compared_in_full():
     m = compare(encode(a), encode("x" * 500 + "sun"), TOL)
     assert m is not None and m.problem == "the strings differ from character 502"
     assert m.expected != m.observed and m.expected.endswith("'xxxxxxxxxxxxxxxxxxsum'...")
+
+
+def test_the_judges_quick_closeness_agrees_with_torch_isclose_on_every_pair():
+    import random
+
+    from tensorgrade.judge.compare import all_close
+
+    rng = random.Random(13)
+    tolerances = [(1e-5, 1e-8), (1e-4, 1e-6), (0.0, 0.0), (1e-3, 0.0), (0.0, 1e-3)]
+    decided = {True: 0, False: 0}
+    for _ in range(20000):
+        rtol, atol = rng.choice(tolerances)
+        e = rng.choice([0.0, 1, -3, rng.uniform(-2, 2), 10.0 ** rng.randint(-12, 12) * rng.choice((-1, 1))])
+        step = rng.choice([0.0, rtol, atol, 1e-8, 1e-6, 1e-4]) * rng.uniform(0.5, 1.5) * rng.choice((-1, 1))
+        o = rng.choice([e, e + step, e * (1 + step), float(e) + rng.choice((0.0, 1e-300)), int(round(e))])
+        quick = all_close([e], [o], rtol, atol)
+        slow = bool(torch.isclose(torch.tensor([float(o)], dtype=torch.float64),
+                                  torch.tensor([float(e)], dtype=torch.float64), rtol=rtol, atol=atol).all())
+        assert quick == slow, (e, o, rtol, atol)
+        decided[quick] += 1
+    assert min(decided.values()) > 1000  # both verdicts were met often
+
+
+def test_the_quick_closeness_leaves_to_torch_what_it_does_not_decide():
+    from tensorgrade.judge.compare import all_close
+
+    for expected, observed in [([1.0], [True]), (["nan"], ["nan"]), ([{"re": 1, "im": 0}], [{"re": 1, "im": 0}]),
+                               ([1.0, 2.0], [1.0]), ([10**400], [10**400]), (["inf"], ["inf"])]:
+        assert all_close(expected, observed, 1e-5, 1e-8) is False
