@@ -501,3 +501,25 @@ def test_a_child_cannot_choose_its_status(zygote, said):
     out = run(zygote, "import os\nfrom tensorgrade.run.sandbox import framing\n" + WRITER
               + f"writer.frame(framing.ERROR, {{'status': {said!r}, 'detail': 'x'}})\nos._exit(0)")
     assert out.status == "crashed", out
+
+
+def _huge_pages_on() -> bool:
+    try:
+        mode = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except OSError:
+        return False
+    return "[never]" not in mode and tuple(map(int, os.uname().release.split(".")[:2])) >= (6, 1)
+
+
+@pytest.mark.skipif(not _huge_pages_on(), reason="needs transparent huge pages and MADV_COLLAPSE (Linux 6.1+)")
+def test_a_zygote_of_many_children_backs_its_heap_with_huge_pages_and_its_children_still_work(dirs):
+    def huge_kb(pid: int) -> int:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        return int(next(line.split()[1] for line in rollup.splitlines() if line.startswith("AnonHugePages")))
+
+    with Zygote("sandbox_payload", {"warm": True}, hide=[dirs["hidden"]], huge_pages=True) as many, \
+            Zygote("sandbox_payload", {"warm": True}, hide=[dirs["hidden"]]) as one:
+        assert huge_kb(many.pid) >= 2048 and huge_kb(one.pid) < huge_kb(many.pid)
+        for _ in range(3):  # children forked from huge pages copy on write as before: each starts clean
+            assert result(run(many, "import torch; x = torch.ones(3, requires_grad=True); (x * x).sum().backward(); "
+                                    "result = x.grad.tolist()")) == [2.0, 2.0, 2.0]

@@ -93,7 +93,7 @@ class CourseOnWorker:
         # spill files, other courses), then whatever the coordinator wants hidden that exists here.
         self.hide = [str(self.folder), *([workdir] if workdir else []), *(p for p in hide if os.path.exists(p))]
         self.init = grader_init(self.course)
-        self._new_zygote = lambda: Zygote(PAYLOAD, self.init, hide=self.hide)
+        self._new_zygote = lambda: Zygote(PAYLOAD, self.init, hide=self.hide, huge_pages=True)
         with ThreadPoolExecutor(1) as ex:  # the first zygote starts while the reference loads
             first = ex.submit(self._new_zygote)
             self.reference = Reference(self.course)

@@ -66,7 +66,8 @@ def run(args) -> int:
     sub.student = "you"
     console.print(f"Checking {len(chosen)} exercise(s) from [bold]{path}[/] on the public checks ...")
     reference = (lambda: stored_reference(course)) if student_dist else None
-    with grader(course, Plan(public_only=True), reference=reference, warm_func=False, prepare_for=sub.student) as g:
+    with grader(course, Plan(public_only=True), reference=reference, many_children=False,
+                prepare_for=sub.student) as g:
         result = g.grade(sub)
     if sub.status != "ok":
         console.print(f"[red]Cannot read your submission: {sub.detail}[/]")

@@ -111,7 +111,7 @@ def load(args, *, layout: str = "course", guess: bool = False, claim_output: boo
 
 
 @contextlib.contextmanager
-def grader(course: "Course", plan: "Plan", *, reference=None, hide: list[Path] = (), warm_func: bool = True,
+def grader(course: "Course", plan: "Plan", *, reference=None, hide: list[Path] = (), many_children: bool = True,
            prepare_for: str | None = None):
     """A Grader with one warm sandbox zygote; the zygote is gone when the block ends.
 
@@ -122,7 +122,7 @@ def grader(course: "Course", plan: "Plan", *, reference=None, hide: list[Path] =
     """
     from tensorgrade.run.start import Starting  # standard library only
 
-    starting = Starting(course, 1, hide=hide, warm_func=warm_func)
+    starting = Starting(course, 1, hide=hide, many_children=many_children)
     try:
         from tensorgrade.grading import Grader
         from tensorgrade.run.reference import Reference

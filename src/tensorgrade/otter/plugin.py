@@ -229,7 +229,8 @@ class TensorgradePlugin(AbstractOtterPlugin):
         sub = from_files(student, Path(self.submission_path or SUBMISSION).name, self.kept,
                          [e.id for e in course.exercises])
         hide = _existing([path.parent, ag])
-        with _import_path_without(ag), grader(course, plan, reference=StoredReference(bundle), hide=hide) as g:
+        one = grader(course, plan, reference=StoredReference(bundle), hide=hide, many_children=False)  # one child
+        with _import_path_without(ag), one as g:
             self.isolation = getattr(getattr(g, "runner", None), "isolation", None)
             return g.grade(sub)
 

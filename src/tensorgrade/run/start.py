@@ -24,17 +24,21 @@ PAYLOAD = "tensorgrade.run.child"
 class Starting:
     """`count` zygotes for `course`, each starting on its own thread from the moment this is made.
 
+    `many_children` (a class): warm torch.func up and back the zygote's heap with huge pages, which
+    cost seconds at start and are repaid over many children; `check` runs one child and skips both.
+
     `take(n)` hands over n of them as futures (starting the missing ones then); `discard()` closes
     the ones not taken once they are up, without waiting for them."""
 
-    def __init__(self, course: "Course", count: int, *, hide: Iterable[Path | str] = (), warm_func: bool = True):
-        self._init = grader_init(course, warm_func=warm_func)
+    def __init__(self, course: "Course", count: int, *, hide: Iterable[Path | str] = (), many_children: bool = True):
+        self._init = grader_init(course, warm_func=many_children)
+        self._huge_pages = many_children
         self._hide = [str(course.root), *map(str, hide)]
         self._threads = ThreadPoolExecutor(thread_name_prefix="tg-zygote-start")
         self._futures: list[Future] = [self._start() for _ in range(count)]
 
     def _start(self) -> Future:
-        return self._threads.submit(Zygote, PAYLOAD, self._init, hide=self._hide)
+        return self._threads.submit(Zygote, PAYLOAD, self._init, hide=self._hide, huge_pages=self._huge_pages)
 
     def take(self, n: int) -> list[Future]:
         """n zygotes on their way up (Future[Zygote]: the caller's to close); any others are discarded."""

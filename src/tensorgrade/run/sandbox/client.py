@@ -80,14 +80,14 @@ class Zygote:
     """
 
     def __init__(self, payload: str, init: dict, *, hide: Sequence[str | Path] = (),
-                 env: Mapping[str, str] | None = None, pid_namespace: bool = True):
+                 env: Mapping[str, str] | None = None, pid_namespace: bool = True, huge_pages: bool = False):
         hidden = [os.path.realpath(p) for p in hide]
         missing = [p for p in hidden if not os.path.exists(p)]
         if missing:
             raise FileNotFoundError(f"hide: create these before starting the zygote: {missing}")
         self._spec = {
             "payload": payload, "init": init, "hide": hidden, "sys_path": _caller_sys_path(),
-            "pid_namespace": pid_namespace, "parent_pid": os.getpid(),
+            "pid_namespace": pid_namespace, "parent_pid": os.getpid(), "huge_pages": huge_pages,
             "child_env": {**_BASE_ENV, **dict(env or {}), "HOME": layers.WORKDIR, "TMPDIR": "/tmp"},
         }
         framing.dumps(self._spec)  # fail here, not in the zygote, if init is not JSON
