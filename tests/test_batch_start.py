@@ -65,3 +65,12 @@ def test_a_sandbox_that_cannot_start_stops_the_pool_with_the_reason(tmp_path):
     starting = Starting(COURSE, 1, hide=[tmp_path / "not-created"])
     with pytest.raises(FileNotFoundError, match="not-created"):
         LocalPool(COURSE, Plan(), 1, hide=[], starting=starting)
+
+
+def test_starting_a_sandbox_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, tensorgrade.run.start; print(sorted(m for m in ('torch', 'otter', 'rich') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
