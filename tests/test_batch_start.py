@@ -39,7 +39,7 @@ def test_every_student_is_graded_when_nobody_stops():
 
 def _args(tmp_path: Path, **given) -> argparse.Namespace:
     subs = tmp_path / "subs"
-    subs.mkdir(exist_ok=True)
+    (subs / "ada").mkdir(parents=True, exist_ok=True)
     return argparse.Namespace(**{"submissions": subs, "out": tmp_path / "out", "regrade": False, "only": None,
                                  "workers": 2, **given})
 
@@ -57,8 +57,10 @@ def test_a_graded_class_starts_none_ahead_so_reusing_it_stays_instant(tmp_path):
     assert sandbox_ahead(_args(tmp_path, only=["ada"])) is True
 
 
-def test_no_sandbox_ahead_for_a_submissions_folder_that_does_not_exist(tmp_path):
+def test_no_sandbox_ahead_for_a_submissions_folder_that_does_not_exist_or_is_empty(tmp_path):
     assert sandbox_ahead(_args(tmp_path, submissions=tmp_path / "missing")) is False
+    (tmp_path / "empty" / ".hidden").mkdir(parents=True)
+    assert sandbox_ahead(_args(tmp_path, submissions=tmp_path / "empty")) is False
 
 
 def test_a_sandbox_that_cannot_start_stops_the_pool_with_the_reason(tmp_path):

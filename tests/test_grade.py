@@ -25,6 +25,7 @@ from gradekit import (COURSE, EXERCISES, ROOT, checks_of, copy_course, exercise_
 from tensorgrade.batch import run_batch
 from tensorgrade.grading import Plan
 from tensorgrade.results.otter import hidden_visibility
+from tensorgrade.run.sandbox import Limits
 from tensorgrade.spec.course import load_course
 
 DEMO = ROOT / "examples" / "class"
@@ -439,3 +440,22 @@ def test_seed_by_student_gives_each_student_their_own_inputs(tmp_path):
     a, b = twin_feedback(tmp_path, Plan())
     assert a != b
     assert "inputs: values = " in a and "inputs: values = " in b
+
+
+def test_sandboxes_started_ahead_and_not_taken_are_closed(tmp_path):
+    from tensorgrade.run.start import Starting
+
+    existing = {p.pid for p in sandbox_processes()}
+    taken = Starting(COURSE, 2, hide=[tmp_path]).take(1)  # the second is not needed: discarded
+    started, deadline = set(), time.monotonic() + 30
+    while len(started) < 2 and time.monotonic() < deadline:  # both are spawned at once, long before they are up
+        started |= {p.pid for p in sandbox_processes(exclude=existing)}
+        time.sleep(0.01)
+    zygote = taken[0].result()
+    try:
+        others = started - {zygote.pid}
+        assert len(started) == 2 and len(others) == 1, started
+        assert wait_gone(others, timeout=60) == set()
+        assert zygote.run({"files": {}, "exercises": []}, Limits()).status == "ok"  # the taken one still works
+    finally:
+        zygote.close()

@@ -132,6 +132,9 @@ def sandbox_ahead(args) -> bool:
 
     if not args.submissions.exists():
         return False
+    if args.submissions.is_dir() and next((e for e in os.scandir(args.submissions) if not e.name.startswith(".")),
+                                          None) is None:
+        return False  # an empty folder: nothing to grade
     return bool(args.regrade or args.only or next(args.out.glob(f"*/{RECORD}"), None) is None)
 
 

@@ -8,7 +8,8 @@ importing this module must not import torch, or the overlap is lost.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -34,11 +35,22 @@ class Starting:
         self._init = grader_init(course, warm_func=many_children)
         self._huge_pages = many_children
         self._hide = [str(course.root), *map(str, hide)]
-        self._threads = ThreadPoolExecutor(thread_name_prefix="tg-zygote-start")
         self._futures: list[Future] = [self._start() for _ in range(count)]
 
     def _start(self) -> Future:
-        return self._threads.submit(Zygote, PAYLOAD, self._init, hide=self._hide, huge_pages=self._huge_pages)
+        """A zygote starting on a daemon thread: a command that ends while one is still coming up does not
+        wait for it (the zygote dies with this process: its parent-death signal)."""
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+
+        def start() -> None:
+            try:
+                future.set_result(Zygote(PAYLOAD, self._init, hide=self._hide, huge_pages=self._huge_pages))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever takes it
+                future.set_exception(exc)
+
+        threading.Thread(target=start, name="tg-zygote-start", daemon=True).start()
+        return future
 
     def take(self, n: int) -> list[Future]:
         """n zygotes on their way up (Future[Zygote]: the caller's to close); any others are discarded."""
@@ -52,7 +64,6 @@ class Starting:
         """Close every zygote not taken, as each comes up (a start in progress is not waited for)."""
         close_when_up(self._futures)
         self._futures = []
-        self._threads.shutdown(wait=False)
 
 
 def close_when_up(futures: Iterable[Future]) -> None:
