@@ -1,8 +1,9 @@
 """Sandboxes started ahead of need: zygotes import torch and warm up (seconds) while this process
 does its own slow work (importing torch, running the reference, reading a class folder).
 
-`check` starts one before it runs the reference; `grade` starts one per worker before it imports
-the grading engine and reads the submissions. Standard library only (plus run/init, run/sandbox):
+`check` starts one before it runs the reference; `grade` starts its first before it imports the
+grading engine and reads the submissions (the local pool starts the others once the class is read).
+Standard library only (plus run/init, run/sandbox):
 importing this module must not import torch, or the overlap is lost.
 """
 
