@@ -79,7 +79,8 @@ class LocalPool:
     """`workers` threads, each driving its own sandbox zygote; the reference runs in this process.
 
     Grading starts as soon as the first zygote is up; the others join the pool as they come.
-    `starting`: zygotes already on their way up (the command started one before reading the class)."""
+    `starting`: zygotes already on their way up (the command started one before reading the class),
+    hiding what `hide` names (it is used only when the pool starts its own)."""
 
     def __init__(self, course: Course, plan: Plan, workers: int, hide: list[Path], starting: Starting | None = None):
         from tensorgrade.run.reference import Reference

@@ -18,7 +18,7 @@ from tensorgrade import seeds, wire
 from tensorgrade.judge.verdict import ReferenceFailed, Verdict, judge, unimplemented_verdict
 from tensorgrade.results import status as statuses
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
-from tensorgrade.run.init import Plan, grader_init  # noqa: F401 - re-exported: batch, cluster and benchmarks use them
+from tensorgrade.run.init import Plan, grader_init  # noqa: F401 - re-exported: batch and the benchmarks use them
 from tensorgrade.run.reference import Reference
 from tensorgrade.run.sandbox import Limits, Outcome
 from tensorgrade.intake.submission import Submission

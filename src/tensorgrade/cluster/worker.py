@@ -21,11 +21,8 @@ import shutil
 import signal
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-
-PAYLOAD = "tensorgrade.run.child"
 
 
 @dataclass(frozen=True)
@@ -80,24 +77,26 @@ class CourseOnWorker:
     """One course on one worker process: its files on disk, the reference, zygotes (one per task thread)."""
 
     def __init__(self, bundle: CourseBundle, hide: tuple[str, ...]):
-        from tensorgrade.grading import grader_init
         from tensorgrade.run.reference import Reference
-        from tensorgrade.run.sandbox import Zygote
+        from tensorgrade.run.start import Starting, close_when_up
         from tensorgrade.spec.course import load_course
 
         workdir = _worker_directory()
         self.folder = Path(tempfile.mkdtemp(prefix=f"tensorgrade-course-{bundle.digest[:8]}-", dir=workdir))
         bundle.write(self.folder)
         self.course = load_course(self.folder)
-        # The course folder first (it holds the solutions), then the worker's own directory (Dask's
-        # spill files, other courses), then whatever the coordinator wants hidden that exists here.
-        self.hide = [str(self.folder), *([workdir] if workdir else []), *(p for p in hide if os.path.exists(p))]
-        self.init = grader_init(self.course)
-        self._new_zygote = lambda: Zygote(PAYLOAD, self.init, hide=self.hide, huge_pages=True)
-        with ThreadPoolExecutor(1) as ex:  # the first zygote starts while the reference loads
-            first = ex.submit(self._new_zygote)
+        # The course folder first (Starting hides the course's root: it holds the solutions), then the worker's
+        # own directory (Dask's spill files, other courses), then whatever the coordinator wants hidden here.
+        self._starting = Starting(self.course, 1, hide=[*([workdir] if workdir else []),
+                                                        *(p for p in hide if os.path.exists(p))])
+        self._new_zygote = lambda: self._starting.take(1)[0].result()
+        first = self._starting.take(1)[0]  # it starts while the reference loads
+        try:
             self.reference = Reference(self.course)
-            self.zygotes = [first.result()]
+        except BaseException:
+            close_when_up([first])
+            raise
+        self.zygotes = [first.result()]
         self.free: queue.Queue = queue.Queue()
         self.free.put(self.zygotes[0])
         self.lock = threading.Lock()
