@@ -76,3 +76,55 @@ def test_starting_a_sandbox_imports_no_torch():
     code = "import sys, tensorgrade.run.start; print(sorted(m for m in ('torch', 'otter', 'rich') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+class _ReplayRunner:
+    """A child that ran every check and saw one fact: the events a finished run sends, no sandbox."""
+
+    def __init__(self, record):
+        self.record = record
+
+    def run(self, job, limits):
+        from tensorgrade import wire
+        from tensorgrade.run.sandbox import Outcome
+
+        events = []
+        for ex in job["exercises"]:
+            events.append(wire.Imported(ex["id"]).to_json())
+            events += [{"ev": "record", "exercise": ex["id"], "check": c["id"], "record": self.record.to_json(),
+                        "output": "", "refusals": []} for c in ex["checks"]]
+        return Outcome(messages=events)
+
+
+class _OverlapNotingReference:
+    """The expected records, slowly, noting how many students' trials ran at once."""
+
+    def __init__(self, record):
+        self.record_of, self.lock, self.inside, self.most = record, threading.Lock(), set(), 0
+
+    def record(self, exercise, check, seed):
+        with self.lock:
+            self.inside.add(threading.get_ident())
+            self.most = max(self.most, len(self.inside))
+        time.sleep(0.002)  # a trial's length: long enough for another thread to come in
+        with self.lock:
+            self.inside.discard(threading.get_ident())
+        return self.record_of
+
+
+def test_students_graded_side_by_side_run_their_reference_one_at_a_time():
+    """torch lets go of the GIL in every backward: two threads running reference trials at once hand it
+    back and forth all the time (a tenth of a class's CPU), so one student's judging runs at a time."""
+    from tensorgrade import wire
+    from tensorgrade.grading import Grader
+    from tensorgrade.intake.submission import Submission
+
+    fact = wire.TrialRecord((wire.Fact("the answer", 1, "1"),))
+    reference = _OverlapNotingReference(fact)
+    modules = {ex.id: ex.id for ex in COURSE.exercises}
+    subs = [Submission(f"s{i}", f"s{i}", files={f"{m}.py": "" for m in modules}, modules=modules) for i in range(6)]
+    results = [r for _, r in grade_concurrently(lambda s: Grader(COURSE, _ReplayRunner(fact), reference).grade(s),
+                                                 subs, 3)]
+    assert len(results) == 6 and all(not isinstance(r, BaseException) and r.total == r.possible > 0
+                                     for r in results), results
+    assert reference.most == 1, f"{reference.most} students' reference trials ran at the same time"

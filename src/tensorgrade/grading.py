@@ -10,6 +10,7 @@ held reference solutions or expected values; verdicts are decided here.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -58,6 +59,13 @@ def grader_bug(exercise: str, check: str, reference: wire.TrialRecord) -> Grader
                              solution=True)
     return None
 
+
+# One student's reference-and-judge stage at a time in this process. The pool's threads would
+# otherwise run their students' reference trials side by side, and torch lets go of the GIL in
+# every backward: the threads then hand it back and forth dozens of times per student, which
+# cost about a tenth of the class's CPU (docs/performance.md, fifth session). A thread waiting
+# here holds no sandbox: the child has already finished.
+_JUDGING = threading.Lock()
 
 GRADER_FEEDBACK = ("this check could not be graded because of a problem in the course's grader, not in your "
                    "code; your instructor is told")
@@ -123,14 +131,15 @@ class Grader:
             return result
         result.flags = sorted({reason for src in sub.files.values() for reason in suspicious(src)})
         run = self._run_student(sub)
-        for ex in self.course.exercises:
-            if ex.id in sub.unreadable:
-                result.exercises.append(self._zero(ex, "unreadable", sub.unreadable[ex.id]))
-            elif ex.id not in sub.modules:
-                result.exercises.append(self._zero(ex, "missing", f"no file {ex.id}.py in the submission"))
-            else:
-                status, detail = run.states.get(ex.id, ("ok", ""))
-                result.exercises.append(self._judge_exercise(sub.student, ex, run, status, detail))
+        with _JUDGING:
+            for ex in self.course.exercises:
+                if ex.id in sub.unreadable:
+                    result.exercises.append(self._zero(ex, "unreadable", sub.unreadable[ex.id]))
+                elif ex.id not in sub.modules:
+                    result.exercises.append(self._zero(ex, "missing", f"no file {ex.id}.py in the submission"))
+                else:
+                    status, detail = run.states.get(ex.id, ("ok", ""))
+                    result.exercises.append(self._judge_exercise(sub.student, ex, run, status, detail))
         refused = sorted({_refusal_text(r) for r in run.refusals})
         result.flags += [f"refused: {text}" for text in refused[:20]]
         result.flags += [bug.text() for bug in run.grader_bugs]
