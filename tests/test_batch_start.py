@@ -128,3 +128,23 @@ def test_students_graded_side_by_side_run_their_reference_one_at_a_time():
     assert len(results) == 6 and all(not isinstance(r, BaseException) and r.total == r.possible > 0
                                      for r in results), results
     assert reference.most == 1, f"{reference.most} students' reference trials ran at the same time"
+
+
+@pytest.mark.parametrize("source", [
+    "return torch.func.jacrev(f)(x)", "from torch import func", "import torch.func as tf",
+    "fw = torch.autograd.forward_ad", 'torch.autograd.functional.jacobian(f, x, vectorize=True, strategy="forward-mode")',
+])
+def test_check_warms_torch_func_up_for_code_that_names_it(source):
+    from tensorgrade.run.init import may_need_torch_func
+
+    assert may_need_torch_func(["import torch\n", source])
+
+
+def test_check_skips_the_torch_func_warm_up_for_code_that_does_not_name_it():
+    """The solutions use torch.autograd.functional, custom Functions (`def forward`) and helpers named
+    function: none of them needs torch.func, so `check` on them saves the warm-up."""
+    from tensorgrade.run.init import may_need_torch_func
+
+    solutions = [ex.solution.read_text() for ex in COURSE.exercises]
+    assert not any(may_need_torch_func([text]) for text in solutions)
+    assert not may_need_torch_func(["funcs = [functools.partial(f)]", "def forward(ctx, x):"])

@@ -58,6 +58,25 @@ def test_check_on_solutions_passes_every_public_check():
     assert "✗" not in out.stdout
 
 
+def test_check_gives_a_torch_func_solution_its_points(tmp_path):
+    """torch.func is an allowed means for jacobian and hessian. Its first use imports torch._dynamo, and
+    a sandboxed child may not load code from a student's call (the policy refuses marshal.loads there):
+    the sandbox must hold it already, for `check` as for `grade`. Found when `check` skipped that
+    warm-up and told this student 2 of 6 while `grade` gave full marks."""
+    work = tmp_path / "mine"
+    shutil.copytree(ROOT / "solutions", work, ignore=shutil.ignore_patterns("__pycache__"))
+    source = (work / "ex6_jacobian_hessian.py").read_text()
+    source = re.sub(r"(def jacobian\(.*?\n).*?(?=\n\ndef hessian)", r"\1    return torch.func.jacrev(f)(x)\n", source,
+                    flags=re.S)
+    source = re.sub(r"(def hessian\(.*?\n).*?(?=\n\ndef jacobian_by_rows)", r"\1    return torch.func.hessian(f)(x)\n",
+                    source, flags=re.S)
+    assert source.count("torch.func.") == 2
+    (work / "ex6_jacobian_hessian.py").write_text(source)
+    out = tensorgrade("check", "ex6_jacobian_hessian", "--path", str(work))
+    assert score(out.stdout) == (public_points("ex6_jacobian_hessian"),) * 2, out.stdout
+    assert "not allowed" not in out.stdout and out.returncode == 0
+
+
 def test_check_on_half_finished_copy_gives_per_check_verdicts(tmp_path):
     work = tmp_path / "mine"
     shutil.copytree(ROOT / "exercises", work)

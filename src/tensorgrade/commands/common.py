@@ -112,17 +112,18 @@ def load(args, *, layout: str = "course", guess: bool = False, claim_output: boo
 
 @contextlib.contextmanager
 def grader(course: "Course", plan: "Plan", *, reference=None, hide: list[Path] = (), many_children: bool = True,
-           prepare_for: str | None = None):
+           warm_func: bool = True, prepare_for: str | None = None):
     """A Grader with one warm sandbox zygote; the zygote is gone when the block ends.
 
     The zygote is started first, on a thread, before this process imports torch: the two
     imports overlap. `reference` gives expected records: the course's solutions by default,
     or a callable returning stored records (the student distribution has no solutions).
     `prepare_for` (one student, for `check`) runs the reference's checks while the zygote starts.
+    `many_children`, `warm_func`: see run/start.Starting.
     """
     from tensorgrade.run.start import Starting  # standard library only
 
-    starting = Starting(course, 1, hide=hide, many_children=many_children)
+    starting = Starting(course, 1, hide=hide, many_children=many_children, warm_func=warm_func)
     try:
         from tensorgrade.grading import Grader
         from tensorgrade.run.reference import Reference

@@ -229,7 +229,8 @@ class TensorgradePlugin(AbstractOtterPlugin):
         sub = from_files(student, Path(self.submission_path or SUBMISSION).name, self.kept,
                          [e.id for e in course.exercises])
         hide = _existing([path.parent, ag])
-        one = grader(course, plan, reference=StoredReference(bundle), hide=hide, many_children=False)  # one child
+        # one child (no huge pages); torch.func warmed up whatever the code says: this is a grade
+        one = grader(course, plan, reference=StoredReference(bundle), hide=hide, many_children=False, warm_func=True)
         with _import_path_without(ag), one as g:
             self.isolation = getattr(getattr(g, "runner", None), "isolation", None)
             return g.grade(sub)

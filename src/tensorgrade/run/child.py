@@ -65,7 +65,7 @@ def _warm_up(warm_func: bool) -> None:
     torch.autograd.grad(g.sum(), x)
     torch.autograd.functional.jacobian(lambda t: torch.stack([t[0] * t[1], t.sum()]), x.detach())
     torch.autograd.functional.hessian(lambda t: (t**3).sum(), x.detach())
-    if warm_func:  # torch.func is an allowed means ("by any means"); its first use imports torch._dynamo (~2 s)
+    if warm_func:  # torch.func is an allowed means; its first use imports torch._dynamo (see run/init.py)
         torch.func.hessian(lambda t: (t**3).sum())(x.detach())
         torch.func.jacfwd(lambda t: t**2)(x.detach())
     # Lazy imports torch makes on first use, done here: in a child they would run under the audit hook

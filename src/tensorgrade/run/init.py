@@ -7,8 +7,9 @@ the zygote before importing torch itself: the two imports then overlap on two co
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from tensorgrade import seeds
 
@@ -30,12 +31,25 @@ class Plan:
         return student if self.seed_by == "student" else "fixed"
 
 
-def grader_init(course: "Course", *, warm_func: bool = True) -> dict:
-    """`warm_func`: import torch.func (dynamo, ~2 s) in the zygote once, so no child pays it.
+# Words through which student code reaches torch.func's transforms or forward-mode AD (torch.func,
+# torch.autograd.forward_ad, strategy="forward-mode"), whose first use imports torch._dynamo. A sandboxed
+# child may not load code from a student's call (the policy refuses it), so the zygote must have
+# imported it before the fork.
+_DYNAMO_ON_FIRST_USE = re.compile(r"\b(func|forward_ad)\b|forward.mode")
 
-    Worth it for a class; `check` (one submission) skips it, and a student's child that uses
-    torch.func imports it itself.
-    """
+
+def may_need_torch_func(sources: Iterable[str]) -> bool:
+    """Whether code in `sources` may use torch.func (or forward-mode AD): any mention of the names, in
+    code, comments or strings. Only `check` asks (one known submission, where the warm-up is a
+    second of a student's wait); code that reaches the module without naming it is refused in `check`
+    and graded normally by `grade`, whose zygotes always warm it up."""
+    return any(_DYNAMO_ON_FIRST_USE.search(text) for text in sources)
+
+
+def grader_init(course: "Course", *, warm_func: bool = True) -> dict:
+    """What the zygote's payload loads once (run/child.prepare): the graders and the allowed imports.
+    `warm_func`: import torch.func (torch._dynamo, 1-2 s) first; False only for submissions known not to
+    use it (`may_need_torch_func`)."""
     return {
         "allowed_imports": list(course.spec.grading.allowed_imports),
         "warm_func": warm_func,

@@ -26,14 +26,16 @@ PAYLOAD = "tensorgrade.run.child"
 class Starting:
     """`count` zygotes for `course`, each starting on its own thread from the moment this is made.
 
-    `many_children` (a class): warm torch.func up and back the zygote's heap with huge pages, which
-    cost seconds at start and are repaid over many children; `check` runs one child and skips both.
+    `many_children` (a class): back the zygote's heap with huge pages, which costs about half a second
+    at start and is repaid over many children; `check` runs one child and skips it. `warm_func`: see
+    run/init.grader_init (False only for a submission known not to use torch.func).
 
     `take(n)` hands over n of them as futures (starting the missing ones then); `discard()` closes
     the ones not taken once they are up, without waiting for them."""
 
-    def __init__(self, course: "Course", count: int, *, hide: Iterable[Path | str] = (), many_children: bool = True):
-        self._init = grader_init(course, warm_func=many_children)
+    def __init__(self, course: "Course", count: int, *, hide: Iterable[Path | str] = (), many_children: bool = True,
+                 warm_func: bool = True):
+        self._init = grader_init(course, warm_func=warm_func)
         self._huge_pages = many_children
         self._hide = [str(course.root), *map(str, hide)]
         self._futures: list[Future] = [self._start() for _ in range(count)]
