@@ -89,15 +89,18 @@ class LocalPool:
         self.free: queue.Queue[Zygote] = queue.Queue()
         self.zygotes: list[Zygote] = []
         self._closed, self._lock = False, threading.Lock()
-        starting = starting or Starting(course, workers, hide=hide)
-        coming = starting.take(workers)
+        starting = starting or Starting(course, 1, hide=hide)
+        first = starting.take(1)
         try:
-            self.reference = Reference(course)  # while the zygotes start
-            self._arrived(coming[0].result())  # a sandbox that cannot start stops the run here
+            self.reference = Reference(course)  # while the first zygote starts
+            self.reference.warm_up()
+            self._arrived(first[0].result())  # a sandbox that cannot start stops the run here
         except BaseException:
-            close_when_up(coming)
+            close_when_up(first)
             raise
-        for future in coming[1:]:
+        # The others only now: started alongside the first, they took a core from it (the first came
+        # up about a second later, and with it the first result); the last arrives about as soon.
+        for future in starting.take(workers - 1):
             future.add_done_callback(self._on_started)
 
     def _on_started(self, future) -> None:

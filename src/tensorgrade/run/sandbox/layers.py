@@ -6,6 +6,8 @@ forked child, between fork and the payload, in the order the kernel requires.
 Each layer returns whether it took effect; `probe` (run once per zygote in a
 throw-away child) then *measures* from inside a contained child what the
 layers achieved, and that measurement is the zygote's isolation report.
+`AFTER_FIRST_JOB` holds no protection: speed-ups the zygote makes once its first
+child has been answered for.
 """
 
 from __future__ import annotations
@@ -97,9 +99,9 @@ def _freeze(z: ZygoteState) -> bool:
 
 
 def _huge_pages(z: ZygoteState) -> bool:
-    """Not a protection (always reported done): fewer page-table entries to copy per fork and to unmap
-    per exit (benchmarks/bench_breakdown.py: fork 11.0 -> 4.2 ms, a child's exit 15.8 -> 8.3 ms per
-    student); the collapse costs about 0.5 s once, so only zygotes of many children ask for it."""
+    """Fewer page-table entries to copy per fork and to unmap per exit (benchmarks/bench_breakdown.py:
+    fork 11.0 -> 4.2 ms, a child's exit 15.8 -> 8.3 ms per student); the collapse costs about 0.3 s
+    once, so only zygotes of many children ask for it, and only after their first child."""
     if z.spec.get("huge_pages"):
         linux.collapse_heap()
     return True
@@ -116,7 +118,12 @@ ZYGOTE_LAYERS: tuple[tuple[str, Callable[[ZygoteState], bool]], ...] = (
     ("pid_namespace", _pid_namespace),  # a fresh one per child, see server.fork
     ("uid_drop", _uid),  # a private uid per zygote
     ("frozen_heap", _freeze),
-    ("huge_pages", _huge_pages),  # not a protection: cheaper forks for a zygote of many children
+)
+
+# Not protections: speed-ups for the children after the first, done once the first child's reply is
+# sent, so that a class's first result does not wait for them.
+AFTER_FIRST_JOB: tuple[tuple[str, Callable[[ZygoteState], bool]], ...] = (
+    ("huge_pages", _huge_pages),  # cheaper forks for a zygote of many children
 )
 
 

@@ -46,6 +46,7 @@ class Server:
 
     # -- the loop -----------------------------------------------------------
     def serve(self) -> None:
+        after_first = list(layers.AFTER_FIRST_JOB)
         while True:
             try:
                 request, fds = framing.recv_control(self.sock, want_fds=3)
@@ -58,6 +59,9 @@ class Server:
                 continue
             reply = self.run_job(Limits(**request["limits"]), *fds)
             framing.send_control(self.sock, reply)
+            for _name, step in after_first:
+                step(self.z)
+            after_first = []
 
     def run_job(self, limits: Limits, job_r: int, chan_w: int, out_w: int, probe: bool = False) -> dict:
         started = time.monotonic()
