@@ -93,6 +93,7 @@ class CourseOnWorker:
         first = self._starting.take(1)[0]  # it starts while the reference loads
         try:
             self.reference = Reference(self.course)
+            self.reference.warm_up()
         except BaseException:
             close_when_up([first])
             raise
