@@ -60,7 +60,10 @@ class Server:
             reply = self.run_job(Limits(**request["limits"]), *fds)
             framing.send_control(self.sock, reply)
             for _name, step in after_first:
-                step(self.z)
+                try:
+                    step(self.z)
+                except Exception:  # noqa: BLE001 - a speed-up that fails leaves the zygote as it was
+                    traceback.print_exc()
             after_first = []
 
     def run_job(self, limits: Limits, job_r: int, chan_w: int, out_w: int, probe: bool = False) -> dict:
