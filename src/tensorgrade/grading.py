@@ -64,7 +64,7 @@ def grader_bug(exercise: str, check: str, reference: wire.TrialRecord) -> Grader
 # otherwise run their students' reference trials side by side, and torch lets go of the GIL in
 # every backward: the threads then hand it back and forth dozens of times per student, which
 # cost about a tenth of the class's CPU (docs/performance.md, fifth session). A thread waiting
-# here holds no sandbox: the child has already finished.
+# here is done with its child; its zygote (one per thread) idles meanwhile.
 _JUDGING = threading.Lock()
 
 GRADER_FEEDBACK = ("this check could not be graded because of a problem in the course's grader, not in your "
