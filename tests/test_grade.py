@@ -24,7 +24,7 @@ from gradekit import (COURSE, EXERCISES, ROOT, checks_of, copy_course, exercise_
                       read_gradebook, record, sandbox_processes, scores, solution, wait_gone, write_folder)
 from tensorgrade.batch import run_batch
 from tensorgrade.grading import Plan
-from tensorgrade.results.otter import hidden_visibility
+from tensorgrade.results.visibility import hidden_visibility
 from tensorgrade.run.sandbox import Limits
 from tensorgrade.spec.course import load_course
 

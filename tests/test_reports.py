@@ -318,3 +318,27 @@ def test_report_command_rerenders_from_records(tmp_path):
         assert name.replace("<", "&lt;").replace(">", "&gt;") in (folder / "report.html").read_text()
     summary = (tmp_path / "summary.html").read_text()
     assert "<svg" in summary and json.loads((student_dir(tmp_path, "alice") / "record.json").read_text())
+
+
+def test_a_class_of_pdfs_is_split_over_worker_processes_and_a_failed_one_is_graded_again(tmp_path, monkeypatch):
+    """From render/pdfs.PARALLEL reports on, `grade` writes the PDFs in spawned worker processes (typst holds a
+    core per report); a PDF that cannot be written unstores its record, so the next run grades it again."""
+    import tensorgrade.render.pdfs as pdfs
+    import tensorgrade.render.report as report
+    from tensorgrade.batch import write_pdfs
+    from tensorgrade.results.store import RECORD
+    from tensorgrade.term import load_term
+
+    results = [make_result(f"s{i:03d}", fail_every=2 + i % 3) for i in range(pdfs.PARALLEL)]
+    for result in results:
+        save_record(tmp_path, result)
+    (student_dir(tmp_path, "s007") / report.PDF).mkdir()  # its PDF cannot replace a folder
+    monkeypatch.setattr(pdfs, "write_student_pdf", lambda *a, **k: 1 / 0)  # not in the workers: fresh imports
+    assert write_pdfs(tmp_path, results, [], COURSE, load_term(COURSE), workers=2) == 1
+    for result in results:
+        folder = student_dir(tmp_path, result.student)
+        if result.student == "s007":
+            assert not (folder / RECORD).exists()
+        else:
+            assert (folder / RECORD).exists()
+            assert str(result.total).rstrip("0").rstrip(".") in pdf_text((folder / report.PDF).read_bytes())

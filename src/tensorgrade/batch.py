@@ -190,22 +190,19 @@ def kept_records(out: Path, graded_now: set[str]) -> list[StudentResult]:
 
 
 def write_pdfs(out: Path, fresh: list[StudentResult], stored: list[StudentResult], course: Course,
-               term: Term) -> int:
+               term: Term, workers: int = 1) -> int:
     """Report PDFs after grading, off the critical path: for this run's records and for stored ones
-    still without a PDF (a run killed after grading). A failure unstores that record (graded again
-    next run) and counts as an infrastructure failure; returns how many failed."""
-    from tensorgrade.render.report import PDF, write_student_pdf
+    still without a PDF (a run killed after grading), split over `workers` processes for a class
+    (render/pdfs.py). A failure unstores that record (graded again next run) and counts as an
+    infrastructure failure; returns how many failed."""
+    from tensorgrade.render import pdfs
+    from tensorgrade.render.report import PDF
 
-    failed = 0
     missing = [r for r in stored if not (student_dir(out, r.student) / PDF).exists()]
-    for result in [*fresh, *missing]:
-        folder = student_dir(out, result.student)
-        try:
-            write_student_pdf(out, result, course, term=term)
-        except Exception:  # noqa: BLE001 - named in the count; the record goes so the next run retries
-            (folder / RECORD).unlink(missing_ok=True)
-            failed += 1
-    return failed
+    failed = pdfs.write_pdfs(out, [*fresh, *missing], course, term, workers)
+    for student in failed:
+        (student_dir(out, student) / RECORD).unlink(missing_ok=True)
+    return len(failed)
 
 
 def plan_jobs(course: Course, subs: list[Submission], out: Path, plan: Plan, regrade: bool):
@@ -298,7 +295,8 @@ def run_batch(
         if sandboxes is not None:
             sandboxes.discard()
     if pdf:
-        failures += write_pdfs(out, results[len(reused):], reused, course, term)  # results: reused, then fresh
+        failures += write_pdfs(out, results[len(reused):], reused, course, term,  # results: reused, then fresh
+                               workers=workers)
     from tensorgrade.similarity.run import update_similarity
 
     update_similarity(out, course, intake.submissions)  # before the gradebook: its review column names partners

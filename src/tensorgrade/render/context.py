@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
-from tensorgrade.results.otter import hidden_visibility
+from tensorgrade.results.visibility import hidden_visibility
 from tensorgrade.spec.course import Course
 from tensorgrade.results import status
 from tensorgrade.term import Standing, Term, standing_for

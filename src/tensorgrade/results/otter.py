@@ -18,6 +18,7 @@ from otter.test_files.exception_test import ExceptionTestFile
 
 from tensorgrade.results import status
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
+from tensorgrade.results.visibility import hidden_visibility
 from tensorgrade.spec.course import Course
 from tensorgrade.term import Standing, Term, standing_for
 
@@ -91,17 +92,6 @@ def submission_summary(result: StudentResult) -> str:
         if ex.status != "ok":
             lines.append(f"{ex.id}: {status.label(ex.status)} — {ex.detail}")
     return "\n".join(lines)
-
-
-def hidden_visibility(course: Course, now: dt.datetime | None = None) -> str:
-    """Gradescope visibility of hidden checks, from course.yml's `hidden_feedback`."""
-    mode = course.spec.grading.hidden_feedback
-    if mode == "always":
-        return "visible"
-    if mode == "never":
-        return "hidden"
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return "visible" if now >= course.spec.assignment.due else "after_published"
 
 
 def standing_tests(st: Standing) -> list[dict]:
