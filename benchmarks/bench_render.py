@@ -1,22 +1,28 @@
 """Rendering speed: median ms per student report PDF, per report HTML, per class summary (200 students)
-and per handout, over N runs (each report run uses a different student, so no cached result is reused).
+and per handout, over N runs (each report run uses a different student, so no cached result is reused);
+then a class's PDF phase as `grade` runs it after grading (render/pdfs.write_pdfs: 200 reports written to
+disk), in this process and split over two worker processes, alternating, median of --class-runs.
 
-    python benchmarks/bench_render.py [--runs N] [--course DIR]
+    python benchmarks/bench_render.py [--runs N] [--class-runs K] [--course DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import resource
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
+from tensorgrade.render import pdfs
 from tensorgrade.render.handout import render_handout
 from tensorgrade.render.report import render_report_html, render_report_pdf
 from tensorgrade.render.summary import render_summary_html
 from tensorgrade.results.model import CheckResult, ExerciseResult, StudentResult
 from tensorgrade.spec.course import load_course
+from tensorgrade.term import load_term
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,6 +56,7 @@ def timed(fn, runs: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--class-runs", type=int, default=3, help="runs of the class's PDF phase per variant")
     ap.add_argument("--course", type=Path, default=ROOT)
     args = ap.parse_args()
     course = load_course(args.course)
@@ -70,6 +77,30 @@ def main() -> None:
     print(f"report HTML  median {html:6.1f} ms per student")
     print(f"summary HTML median {summary:6.1f} ms for 200 students")
     print(f"handout PDF  first {handout_first:7.1f} ms   median {handout:6.1f} ms (same input: Typst caches)")
+    class_pdfs(course, students[:200], args.class_runs)
+
+
+def _cpu() -> float:
+    return sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for f in ("ru_utime", "ru_stime"))
+
+
+def class_pdfs(course, students, runs: int) -> None:
+    """The PDF phase of `grade` for a class: wall and CPU (workers included), one process against two."""
+    term = load_term(course)
+    seen = {1: [], 2: []}
+    for _ in range(runs):
+        for workers in (1, 2):
+            with tempfile.TemporaryDirectory() as out:
+                wall, cpu = time.perf_counter(), _cpu()
+                failed = pdfs.write_pdfs(Path(out), students, course, term, workers)
+                seen[workers].append((time.perf_counter() - wall, _cpu() - cpu))
+                if failed:
+                    raise SystemExit(f"{len(failed)} PDFs failed")
+    (w1, c1), (w2, c2) = ((statistics.median(t for t, _ in seen[w]), statistics.median(c for _, c in seen[w]))
+                          for w in (1, 2))
+    print(f"class of {len(students)} report PDFs (median of {runs}): one process {w1:.2f} s wall / {c1:.2f} s CPU; "
+          f"two workers {w2:.2f} s / {c2:.2f} s; {w1 / w2:.2f}x sooner")
 
 
 if __name__ == "__main__":
