@@ -9,8 +9,6 @@ so each check shows its own score, visibility and feedback.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from otter.run.run_autograder.autograder_config import AutograderConfig
 from otter.test_files import GradingResults
 from otter.test_files.abstract_test import TestCase, TestCaseResult

@@ -26,8 +26,8 @@ PAYLOAD = "tensorgrade.run.child"
 class Starting:
     """`count` zygotes for `course`, each starting on its own thread from the moment this is made.
 
-    `many_children` (a class): back the zygote's heap with huge pages, which costs about half a second
-    at start and is repaid over many children; `check` runs one child and skips it. `warm_func`: see
+    `many_children` (a class): back the zygote's heap with huge pages once its first child is answered
+    (about 0.3 s, repaid over many children); `check` runs one child and skips it. `warm_func`: see
     run/init.grader_init (False only for a submission known not to use torch.func).
 
     `take(n)` hands over n of them as futures (starting the missing ones then); `discard()` closes
