@@ -148,3 +148,60 @@ def test_check_skips_the_torch_func_warm_up_for_code_that_does_not_name_it():
     solutions = [ex.solution.read_text() for ex in COURSE.exercises]
     assert not any(may_need_torch_func([text]) for text in solutions)
     assert not may_need_torch_func(["funcs = [functools.partial(f)]", "def forward(ctx, x):"])
+
+
+
+class _FirstChildRunner(_ReplayRunner):
+    """A zygote whose first child may be `lean` (forked before the zygote warmed torch.func up:
+    run/child.after_first_job) and may have been refused something (there, torch's own lazy import of
+    dynamo from a student's torch.func call is refused: "marshal.loads"). Later children: warm, nothing refused."""
+
+    def __init__(self, record, *, lean_first: bool, refused_first: str | None):
+        super().__init__(record)
+        self.lean_first, self.refused_first, self.jobs = lean_first, refused_first, 0
+
+    def run(self, job, limits):
+        outcome = super().run(job, limits)
+        self.jobs += 1
+        if self.jobs == 1:
+            outcome.lean = self.lean_first
+            if self.refused_first:
+                outcome.messages[1]["refusals"] = [{"file": "ex.py", "line": 3, "what": self.refused_first,
+                                                    "kind": "event"}]
+        return outcome
+
+
+def _grade_one_student(runner):
+    from tensorgrade import wire
+    from tensorgrade.grading import Grader
+    from tensorgrade.intake.submission import Submission
+
+    modules = {ex.id: ex.id for ex in COURSE.exercises}
+    sub = Submission("s", "s", files={f"{m}.py": "" for m in modules}, modules=modules)
+    return Grader(COURSE, runner, _OverlapNotingReference(runner.record)).grade(sub)
+
+
+def _refused(result) -> list[str]:
+    return [f for f in result.flags if f.startswith("refused")]
+
+
+def test_a_student_refused_something_in_a_lean_first_child_is_graded_again_in_a_warm_one():
+    from tensorgrade import wire
+
+    runner = _FirstChildRunner(wire.TrialRecord((wire.Fact("the answer", 1, "1"),)), lean_first=True,
+                               refused_first="marshal.loads")
+    result = _grade_one_student(runner)
+    assert runner.jobs == 2, "the lean child's run was kept"
+    assert _refused(result) == []  # the warm run's verdicts and flags, not the lean one's
+    assert result.total == result.possible > 0
+
+
+@pytest.mark.parametrize("lean_first, refused_first", [(True, None), (False, "os.system")])
+def test_a_student_is_graded_once_when_the_lean_child_refused_nothing_or_the_child_was_warm(lean_first, refused_first):
+    from tensorgrade import wire
+
+    runner = _FirstChildRunner(wire.TrialRecord((wire.Fact("the answer", 1, "1"),)), lean_first=lean_first,
+                               refused_first=refused_first)
+    result = _grade_one_student(runner)
+    assert runner.jobs == 1
+    assert _refused(result) == ([f"refused: ex.py, line 3: {refused_first}"] if refused_first else [])

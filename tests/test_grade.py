@@ -21,7 +21,7 @@ import psutil
 import pytest
 
 from gradekit import (COURSE, EXERCISES, ROOT, checks_of, copy_course, exercise_of, expected_scores, loses, mistake,
-                      read_gradebook, record, sandbox_processes, scores, solution, wait_gone, write_folder)
+                      read_gradebook, record, replace_function, sandbox_processes, scores, solution, wait_gone, write_folder)
 from tensorgrade.batch import run_batch
 from tensorgrade.grading import Plan
 from tensorgrade.results.visibility import hidden_visibility
@@ -459,3 +459,27 @@ def test_sandboxes_started_ahead_and_not_taken_are_closed(tmp_path):
         assert zygote.run({"files": {}, "exercises": []}, Limits()).status == "ok"  # the taken one still works
     finally:
         zygote.close()
+
+
+# -- torch.func in a class ---------------------------------------------------------------
+def torch_func_ex6(reach: str = "torch.func") -> str:
+    """The ex6 solution with jacobian and hessian written with torch.func, reached through `reach`."""
+    source = replace_function(solution("ex6_jacobian_hessian"), "jacobian",
+                              f"def jacobian(f, x):\n    return {reach}.jacrev(f)(x)\n")
+    return replace_function(source, "hessian", f"def hessian(f, x):\n    return {reach}.hessian(f)(x)\n")
+
+
+def test_torch_func_users_graded_first_by_a_zygote_get_full_marks(tmp_path):
+    """A class's zygote forks its first child before it warms torch.func up (the first result a second
+    sooner); there torch's first import of dynamo from a student's call is refused. The student that child
+    graded is graded again in a warm one: the first in line, whether their code names torch.func or not."""
+    subs = tmp_path / "subs"
+    write_folder(subs / "a_names_it", {"ex6_jacobian_hessian": torch_func_ex6()})
+    write_folder(subs / "b_reaches_it", {"ex6_jacobian_hessian": torch_func_ex6('getattr(torch, "fu" + "nc")')})
+    out = tmp_path / "out"
+    report = run_batch(COURSE, subs, out, workers=1, pdf=False)
+    assert report.graded == 2
+    for student in ("a_names_it", "b_reaches_it"):
+        rec = record(out, student)
+        assert scores(rec) == expected_scores(set()), (student, rec["flags"])
+        assert not [f for f in rec["flags"] if f.startswith("refused")], (student, rec["flags"])

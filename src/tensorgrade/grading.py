@@ -171,12 +171,27 @@ class Grader:
         }
 
     def _run_student(self, sub: Submission) -> _Run:
-        """Run every exercise in a child; after a fault go on from the next check (or exercise) in a fresh child."""
-        run = _Run()
+        """Run the student's code; once more when a lean child refused it something.
+
+        A zygote of a class forks its first child before it warms torch.func up (run/child.after_first_job:
+        the first result a second sooner). There torch's own first import of dynamo, from a student's
+        torch.func call, is refused like any load of code from a student's call: that run is thrown away
+        and the student graded again in a child forked after the warm-up. Refusals at compile time do not
+        depend on it; any other refusal costs at most one more child per zygote."""
+        run, lean = self._run_children(sub)
+        if lean and any(r.get("kind") != "compile" for r in run.refusals):
+            run, _ = self._run_children(sub)
+        return run
+
+    def _run_children(self, sub: Submission) -> tuple[_Run, bool]:
+        """Run every exercise in a child; after a fault go on from the next check (or exercise) in a fresh child.
+        Also says whether any of those children was lean."""
+        run, lean = _Run(), False
         pending = [(ex, self.checks(ex)) for ex in self.course.exercises
                    if ex.id in sub.modules and ex.id not in sub.unreadable]
         while pending:
             outcome = self.runner.run(self._job(sub, pending), self.limits)
+            lean = lean or outcome.lean
             if outcome.output:
                 run.raw_output.append(outcome.output)
             position, fault = _absorb(outcome.messages, pending, run)
@@ -206,7 +221,7 @@ class Grader:
             run.stopped[(ex.id, checks[check_pos].id)] = text
             rest = checks[check_pos + 1:]
             pending = ([(ex, rest)] if rest else []) + pending[ex_pos + 1:]
-        return run
+        return run, lean
 
     @staticmethod
     def _drop(run: _Run, ex_id: str) -> None:

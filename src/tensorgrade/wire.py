@@ -17,6 +17,13 @@ MAX_REFUSALS = 50
 REFUSAL_KINDS = ("import", "read", "write", "compile", "event", "state")
 IMPORT_FAILURES = ("syntax", "policy", "error")
 
+# The other way, in the zygote's init (run/init.grader_init -> run/child.prepare): when it warms torch.func up.
+WARM_BEFORE = "before"  # before its first child: the otter plugin, `check` of code that names torch.func
+WARM_AFTER_FIRST = "after-first"  # once its first child is answered (a class: its first result a second
+#                                   sooner); grading.py grades again a student that lean child refused anything
+WARM_NEVER = "never"  # `check` of code that does not name it (run/init.may_need_torch_func)
+WARM_FUNC = (WARM_BEFORE, WARM_AFTER_FIRST, WARM_NEVER)
+
 
 class Malformed(ValueError):
     """An event that is not what the protocol allows."""

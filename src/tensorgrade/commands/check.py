@@ -47,7 +47,7 @@ def run(args) -> int:
     from rich.console import Console
 
     from tensorgrade.render.terminal import show_check
-    from tensorgrade.run.init import Plan, may_need_torch_func
+    from tensorgrade.run.init import WARM_BEFORE, WARM_NEVER, Plan, may_need_torch_func
 
     console = Console(highlight=False)
     student_dist = is_student_distribution(Path(root).resolve())
@@ -67,7 +67,8 @@ def run(args) -> int:
     console.print(f"Checking {len(chosen)} exercise(s) from [bold]{path}[/] on the public checks ...")
     reference = (lambda: stored_reference(course)) if student_dist else None
     with grader(course, Plan(public_only=True), reference=reference, many_children=False,
-                warm_func=may_need_torch_func(sub.files.values()), prepare_for=sub.student) as g:
+                warm_func=WARM_BEFORE if may_need_torch_func(sub.files.values()) else WARM_NEVER,
+                prepare_for=sub.student) as g:
         result = g.grade(sub)
     if sub.status != "ok":
         console.print(f"[red]Cannot read your submission: {sub.detail}[/]")

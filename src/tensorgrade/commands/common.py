@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tensorgrade.spec.names import COURSE_FILE
+from tensorgrade.run.init import WARM_AFTER_FIRST
 
 if TYPE_CHECKING:
     from tensorgrade.grading import Plan
@@ -112,14 +113,16 @@ def load(args, *, layout: str = "course", guess: bool = False, claim_output: boo
 
 @contextlib.contextmanager
 def grader(course: "Course", plan: "Plan", *, reference=None, hide: list[Path] = (), many_children: bool = True,
-           warm_func: bool = True, prepare_for: str | None = None):
+           warm_func: str = WARM_AFTER_FIRST, prepare_for: str | None = None):
     """A Grader with one warm sandbox zygote; the zygote is gone when the block ends.
 
     The zygote is started first, on a thread, before this process imports torch: the two
     imports overlap. `reference` gives expected records: the course's solutions by default,
     or a callable returning stored records (the student distribution has no solutions).
     `prepare_for` (one student, for `check`) runs the reference's checks while the zygote starts.
-    `many_children`, `warm_func`: see run/start.Starting.
+    `many_children`, `warm_func`: see run/start.Starting. A zygote that warms torch.func up after its first
+    child is waited for at the end of the block until it has (closing waits for the zygote to exit): one
+    child's commands warm it up before (run/init.WARM_BEFORE) or never.
     """
     from tensorgrade.run.start import Starting  # standard library only
 

@@ -209,6 +209,7 @@ class TensorgradePlugin(AbstractOtterPlugin):
         from tensorgrade.grading import Plan
         from tensorgrade.otter.expected import StoredReference, read_bundle
         from tensorgrade.intake.submission import from_files
+        from tensorgrade.run.init import WARM_BEFORE
         from tensorgrade.spec.course import load_course
 
         ag = self.autograder_dir or self._guess_autograder_dir()
@@ -229,8 +230,9 @@ class TensorgradePlugin(AbstractOtterPlugin):
         sub = from_files(student, Path(self.submission_path or SUBMISSION).name, self.kept,
                          [e.id for e in course.exercises])
         hide = _existing([path.parent, ag])
-        # one child (no huge pages); torch.func warmed up whatever the code says: this is a grade
-        one = grader(course, plan, reference=StoredReference(bundle), hide=hide, many_children=False, warm_func=True)
+        # one child (no huge pages); torch.func warmed up before it whatever the code says: this is a grade
+        one = grader(course, plan, reference=StoredReference(bundle), hide=hide, many_children=False,
+                     warm_func=WARM_BEFORE)
         with _import_path_without(ag), one as g:
             self.isolation = getattr(getattr(g, "runner", None), "isolation", None)
             return g.grade(sub)

@@ -24,7 +24,7 @@ import json
 import sys
 from typing import Callable
 
-from tensorgrade.wire import Broken, ImportError_, Imported, Record, TrialRecord
+from tensorgrade.wire import WARM_AFTER_FIRST, WARM_BEFORE, Broken, ImportError_, Imported, Record, TrialRecord
 from tensorgrade.rubric.ban import Banned, banned_code
 from tensorgrade.rubric.registry import Rubric, rubric_from_source
 from tensorgrade.rubric.trial import Trial, run_trial, student_location
@@ -37,6 +37,7 @@ from tensorgrade.run.sandbox.progress import CALLING, GRADER, IMPORTING, STARTIN
 RUBRICS: dict[str, Rubric] = {}
 BANS: dict[str, dict[str, Banned]] = {}
 ALLOWED: tuple[str, ...] = DEFAULT_IMPORTS
+_FUNC_LATER = False  # torch.func's warm-up is still to come (WARM_AFTER_FIRST)
 OUTPUT_PER_EVENT = 8 * 1024
 MAX_REFUSALS = 50  # per event (wire.MAX_REFUSALS); the policy keeps at most 200 in all
 
@@ -52,10 +53,39 @@ def prepare(init: dict) -> None:
     for ex_id, grader in init["graders"].items():
         RUBRICS[ex_id] = rubric_from_source(grader.pop("source"), grader["filename"], ex_id)  # the text is not kept
         BANS[ex_id] = {fn: banned_code(mods) for fn, mods in grader.get("banned", {}).items()}
-    _warm_up(init.get("warm_func", True))
+    global _FUNC_LATER
+    when = init.get("warm_func", WARM_BEFORE)
+    if when == WARM_BEFORE:
+        _warm_func()
+    _FUNC_LATER = when == WARM_AFTER_FIRST
+    _warm_up()
 
 
-def _warm_up(warm_func: bool) -> None:
+def lean() -> bool:
+    """Whether a child forked now lacks torch.func's machinery: its warm-up comes after the first child."""
+    return _FUNC_LATER
+
+
+def after_first_job() -> bool:
+    """The warm-up a class's zygote leaves for after its first child (sandbox/layers.AFTER_FIRST_JOB)."""
+    global _FUNC_LATER
+    if not _FUNC_LATER:
+        return False
+    _warm_func()
+    _FUNC_LATER = False
+    return True
+
+
+def _warm_func() -> None:
+    """torch.func is an allowed means; its first use imports torch._dynamo (see run/init.py)."""
+    import torch
+
+    x = torch.tensor([0.5, -0.3, 0.8], dtype=torch.float64)
+    torch.func.hessian(lambda t: (t**3).sum())(x)
+    torch.func.jacfwd(lambda t: t**2)(x)
+
+
+def _warm_up() -> None:
     """Pay torch's and the policy's lazy set-up once here instead of in every child."""
     import torch
 
@@ -65,9 +95,6 @@ def _warm_up(warm_func: bool) -> None:
     torch.autograd.grad(g.sum(), x)
     torch.autograd.functional.jacobian(lambda t: torch.stack([t[0] * t[1], t.sum()]), x.detach())
     torch.autograd.functional.hessian(lambda t: (t**3).sum(), x.detach())
-    if warm_func:  # torch.func is an allowed means; its first use imports torch._dynamo (see run/init.py)
-        torch.func.hessian(lambda t: (t**3).sum())(x.detach())
-        torch.func.jacfwd(lambda t: t**2)(x.detach())
     # Lazy imports torch makes on first use, done here: in a child they would run under the audit hook
     # from a student's frame (a gradcheck failure formats tensors; autograd.grad with grad_outputs
     # reaches symbolic_shapes) and be refused there, misreporting the student's result.

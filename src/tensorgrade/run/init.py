@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from tensorgrade import seeds
+from tensorgrade.wire import WARM_AFTER_FIRST, WARM_BEFORE, WARM_FUNC, WARM_NEVER  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     from tensorgrade.spec.course import Course
@@ -42,14 +43,15 @@ def may_need_torch_func(sources: Iterable[str]) -> bool:
     """Whether code in `sources` may use torch.func (or forward-mode AD): any mention of the names, in
     code, comments or strings. Only `check` asks (one known submission, where the warm-up is a
     second of a student's wait); code that reaches the module without naming it is refused in `check`
-    and graded normally by `grade`, whose zygotes always warm it up."""
+    and graded normally by `grade`, whose zygotes warm it up (after their first child: WARM_AFTER_FIRST)."""
     return any(_DYNAMO_ON_FIRST_USE.search(text) for text in sources)
 
 
-def grader_init(course: "Course", *, warm_func: bool = True) -> dict:
+def grader_init(course: "Course", *, warm_func: str = WARM_BEFORE) -> dict:
     """What the zygote's payload loads once (run/child.prepare): the graders and the allowed imports.
-    `warm_func`: import torch.func (torch._dynamo, 1-2 s) first; False only for submissions known not to
-    use it (`may_need_torch_func`)."""
+    `warm_func`: when to import torch.func (torch._dynamo, 1-2 s), one of WARM_FUNC."""
+    if warm_func not in WARM_FUNC:
+        raise ValueError(f"warm_func must be one of {WARM_FUNC}, not {warm_func!r}")
     return {
         "allowed_imports": list(course.spec.grading.allowed_imports),
         "warm_func": warm_func,

@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from tensorgrade.run.init import grader_init
+from tensorgrade.run.init import WARM_AFTER_FIRST, grader_init
 from tensorgrade.run.sandbox import Zygote
 
 if TYPE_CHECKING:
@@ -27,14 +27,14 @@ class Starting:
     """`count` zygotes for `course`, each starting on its own thread from the moment this is made.
 
     `many_children` (a class): back the zygote's heap with huge pages once its first child is answered
-    (about 0.3 s, repaid over many children); `check` runs one child and skips it. `warm_func`: see
-    run/init.grader_init (False only for a submission known not to use torch.func).
+    (about 0.3 s, repaid over many children); `check` runs one child and skips it. `warm_func`: when the
+    zygote warms torch.func up (run/init.WARM_FUNC); a class's after its first child.
 
     `take(n)` hands over n of them as futures (starting the missing ones then); `discard()` closes
     the ones not taken once they are up, without waiting for them."""
 
     def __init__(self, course: "Course", count: int, *, hide: Iterable[Path | str] = (), many_children: bool = True,
-                 warm_func: bool = True):
+                 warm_func: str = WARM_AFTER_FIRST):
         self._init = grader_init(course, warm_func=warm_func)
         self._huge_pages = many_children
         self._hide = [str(course.root), *map(str, hide)]

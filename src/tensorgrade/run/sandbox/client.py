@@ -229,7 +229,8 @@ class Zygote:
         if reader.leftover() and not fault and reply.get("status") == "ok":
             fault = "an incomplete frame on the result channel"
         status, detail = _status(reply, reader, error, fault)
-        return Outcome(messages, status, detail, output.text(), time.monotonic() - started, dict(reply.get("stopped", {})))
+        return Outcome(messages, status, detail, output.text(), time.monotonic() - started, dict(reply.get("stopped", {})),
+                       lean=bool(reply.get("lean")))
 
 
 CHILD_FAILURES = ("memory", "crashed")  # what sandbox/child.py reports in its ERROR frame

@@ -98,6 +98,21 @@ def _freeze(z: ZygoteState) -> bool:
     return True
 
 
+def payload_lean(z: ZygoteState) -> bool:
+    """Whether the payload left part of its set-up for after the first child (a child forked now lacks it)."""
+    lean = getattr(z.payload, "lean", None)
+    return bool(lean and lean())
+
+
+def _late_warm_up(z: ZygoteState) -> bool:
+    """The set-up the payload left for after its first child (run/child.after_first_job), frozen like the rest."""
+    late = getattr(z.payload, "after_first_job", None)
+    if late is None or not late():
+        return False
+    namespaces.limit_threads()
+    return _freeze(z)
+
+
 def _huge_pages(z: ZygoteState) -> bool:
     """Fewer page-table entries to copy per fork and to unmap per exit (benchmarks/bench_breakdown.py:
     fork 11.0 -> 4.2 ms, a child's exit 15.8 -> 8.3 ms per student); the collapse costs about 0.3 s
@@ -123,7 +138,8 @@ ZYGOTE_LAYERS: tuple[tuple[str, Callable[[ZygoteState], bool]], ...] = (
 # Not protections: speed-ups for the children after the first, done once the first child's reply is
 # sent, so that a class's first result does not wait for them.
 AFTER_FIRST_JOB: tuple[tuple[str, Callable[[ZygoteState], bool]], ...] = (
-    ("huge_pages", _huge_pages),  # cheaper forks for a zygote of many children
+    ("late_warm_up", _late_warm_up),  # the first child sooner: a class's zygotes warm torch.func up after it
+    ("huge_pages", _huge_pages),  # cheaper forks for a zygote of many children (after the late warm-up: it too)
 )
 
 

@@ -28,6 +28,7 @@ class Outcome:
     output: str = ""
     seconds: float = 0.0
     stopped: dict = field(default_factory=dict)  # {"phase", "exercise", "check", "function"} from the progress page
+    lean: bool = False  # forked before the zygote's late warm-up (run/child.after_first_job): see grading.py
 
 
 STATUSES = ("ok", "timeout", "cpu", "memory", "crashed", "exit", "protocol")

@@ -68,6 +68,7 @@ class Server:
 
     def run_job(self, limits: Limits, job_r: int, chan_w: int, out_w: int, probe: bool = False) -> dict:
         started = time.monotonic()
+        lean = layers.payload_lean(self.z)  # what the child inherits: it is forked from the zygote as it is now
         workdir = self._workdir()
         self.progress.reset()
         sys.stdout.flush()
@@ -87,7 +88,7 @@ class Server:
             self._cleanup(workdir)
         status, detail = _classify(job, limits)
         return {"status": status, "detail": detail, "stopped": self.progress.state(),
-                "seconds": time.monotonic() - started}
+                "seconds": time.monotonic() - started, "lean": lean}
 
     def _workdir(self) -> str:
         if self.z.isolation.get("mount_namespace"):
