@@ -120,9 +120,9 @@ def grader(course: "Course", plan: "Plan", *, reference=None, hide: list[Path] =
     imports overlap. `reference` gives expected records: the course's solutions by default,
     or a callable returning stored records (the student distribution has no solutions).
     `prepare_for` (one student, for `check`) runs the reference's checks while the zygote starts.
-    `many_children`, `warm_func`: see run/start.Starting. A zygote that warms torch.func up after its first
-    child is waited for at the end of the block until it has (closing waits for the zygote to exit): one
-    child's commands warm it up before (run/init.WARM_BEFORE) or never.
+    `many_children`, `warm_func`: see run/start.Starting. Closing waits for the zygote to exit, and one
+    warming torch.func up after its first child exits once it has: commands of one child (`check`, the otter
+    plugin) warm it up before that child (run/init.WARM_BEFORE) or never (WARM_NEVER).
     """
     from tensorgrade.run.start import Starting  # standard library only
 

@@ -44,7 +44,7 @@ MAX_REFUSALS = 50  # per event (wire.MAX_REFUSALS); the policy keeps at most 200
 
 def prepare(init: dict) -> None:
     """Load graders and warm torch up, once per zygote. `init` = {"graders": {id: {"source", "filename", "banned"}}}."""
-    global ALLOWED
+    global ALLOWED, _FUNC_LATER
     import torch
 
     torch.set_num_threads(1)
@@ -53,7 +53,6 @@ def prepare(init: dict) -> None:
     for ex_id, grader in init["graders"].items():
         RUBRICS[ex_id] = rubric_from_source(grader.pop("source"), grader["filename"], ex_id)  # the text is not kept
         BANS[ex_id] = {fn: banned_code(mods) for fn, mods in grader.get("banned", {}).items()}
-    global _FUNC_LATER
     when = init.get("warm_func", WARM_BEFORE)
     if when == WARM_BEFORE:
         _warm_func()
